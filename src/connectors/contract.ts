@@ -1,0 +1,66 @@
+/**
+ * The connector contract: what the posting lanes need from a target ERP. Each connector folder
+ * (client.ts, mapping.ts, errors.ts, simulator.ts, fixtures/, README.md) conforms to it; the
+ * pipeline imports only this file.
+ */
+import type { JournalEntry } from '../domain/journal.ts';
+
+/** External-system failures, classified. The runner decides retry or quarantine from the kind alone. */
+export type ErrorKind = 'transient' | 'rate_limited' | 'unavailable' | 'auth' | 'invalid' | 'conflict' | 'not_found';
+
+export const RETRYABLE_KINDS: ReadonlySet<ErrorKind> = new Set(['transient', 'rate_limited', 'unavailable']);
+
+export interface ConnectorError {
+  readonly kind: ErrorKind;
+  /** The vendor's own error code when it sent one (e.g. INVALID_CONTENT), else an HTTP or network code. */
+  readonly vendorCode: string;
+  readonly message: string;
+  readonly httpStatus?: number;
+  /** From a Retry-After header, in milliseconds. */
+  readonly retryAfterMs?: number;
+  /** The offending field and value, when the vendor's message names a reference (account, department, ...). */
+  readonly field?: string;
+  readonly value?: string;
+  /** The raw answer, kept on the posting attempt for the exception queue. */
+  readonly raw?: string;
+}
+
+/** ERP internal ids of the records a journal refers to, resolved from master data by the pipeline. */
+export interface ErpReferences {
+  readonly subsidiaryId: string;
+  readonly accounts: Readonly<Record<string, string>>;
+  readonly costCenters: Readonly<Record<string, string>>;
+  readonly employees: Readonly<Record<string, string>>;
+  readonly taxCodes: Readonly<Record<string, string>>;
+}
+
+export interface PostingRequest {
+  /** Deterministic from (report, revision, target, kind): the ERP's duplicate guard key. */
+  readonly externalKey: string;
+  readonly journal: JournalEntry;
+  readonly references: ErpReferences;
+  readonly correlationId: string;
+}
+
+/** Idempotent outcomes are values, not exceptions. */
+export type PostOutcome =
+  | { readonly status: 'created' | 'already_exists'; readonly documentId: string }
+  /** The ERP answered and refused, or could not be reached before the request was sent. */
+  | { readonly status: 'failed'; readonly error: ConnectorError }
+  /** The request may have reached the ERP (timeout, connection cut after sending): look up before any resend. */
+  | { readonly status: 'unknown'; readonly error: ConnectorError };
+
+export type LookupOutcome =
+  | { readonly status: 'found'; readonly documentId: string }
+  | { readonly status: 'absent' }
+  | { readonly status: 'failed'; readonly error: ConnectorError };
+
+export interface TargetConnector {
+  /** The connection name, e.g. "netsuite". */
+  readonly target: string;
+  /** The vendor's limit on requests in flight; the lane never exceeds it. */
+  readonly maxConcurrency: number;
+  post(request: PostingRequest): Promise<PostOutcome>;
+  /** Finds the document holding an external key, to settle an unknown outcome before any resend. */
+  lookup(externalKey: string): Promise<LookupOutcome>;
+}

@@ -1,0 +1,98 @@
+/**
+ * The one registry of operating-error codes. Each code appears once, with its HTTP status, whether
+ * a retry can help, and a message template. `docs/errors.md` is checked against this registry by a
+ * test, both ways. Programmer errors are assertions (see `assert` below) and are not listed here.
+ */
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly retryable: boolean;
+  /** Template with {placeholders} filled from the error's params. Says what to do next. */
+  readonly message: string;
+}
+
+export const ERRORS = {
+  // --- API / gateway ---
+  AUTH_MISSING: { status: 401, retryable: false, message: 'No API key was sent. Send it as "Authorization: Bearer <key>" or "X-API-Key: <key>"; create one with `finsync apikey create --name NAME`.' },
+  AUTH_INVALID: { status: 401, retryable: false, message: 'The API key is not known or has been revoked. Check the key, or create a new one with `finsync apikey create --name NAME`.' },
+  BODY_INVALID_JSON: { status: 400, retryable: false, message: 'The request body is not valid JSON: {detail}. Send one CloudEvent object or an array of them.' },
+  BODY_TOO_LARGE: { status: 413, retryable: false, message: 'The request body is larger than {limitBytes} bytes. Split the batch into smaller requests.' },
+  BODY_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Content type {contentType} is not accepted. Send application/cloudevents+json, application/cloudevents-batch+json or application/json.' },
+  REQUEST_INVALID: { status: 400, retryable: false, message: 'The request does not match the schema: {detail}. Fix the field named and send it again.' },
+  EVENT_INVALID: { status: 400, retryable: false, message: 'Event {eventId}: {detail}. Fix the event and send it again; nothing from this request was stored.' },
+  EVENT_TYPE_UNKNOWN: { status: 400, retryable: false, message: 'Event {eventId} has type {type}, which finsync does not accept. Use one of: {accepted}.' },
+  EVENT_ID_CONFLICT: { status: 409, retryable: false, message: 'Event {eventId} from source {source} was already received with a different body. Event ids must be unique per source: give a changed event a new id.' },
+  BATCH_EMPTY: { status: 400, retryable: false, message: 'The batch holds no events. Send at least one CloudEvent.' },
+  BATCH_TOO_LARGE: { status: 400, retryable: false, message: 'The batch holds {count} events; at most {max} are accepted per request. Split it.' },
+  BATCH_DUPLICATE_ID: { status: 400, retryable: false, message: 'Event id {eventId} from source {source} appears twice in one batch. Send each event once.' },
+  CURRENCY_UNKNOWN: { status: 400, retryable: false, message: '{path}: {currency} is not an ISO 4217 currency code. Use a three-letter code such as EUR, USD or JPY.' },
+  AMOUNT_PRECISION: { status: 400, retryable: false, message: '{path}: {value} has more decimals than {currency} allows ({exponent}). Send the amount in minor units of {currency}.' },
+  AMOUNT_INVALID: { status: 400, retryable: false, message: '{path}: {detail}.' },
+  ALLOCATION_INVALID: { status: 400, retryable: false, message: '{path}: {detail}. Allocations of a line must sum to exactly 100% (10000 basis points) or to the line amount.' },
+  REPORT_INVALID: { status: 400, retryable: false, message: '{path}: {detail}.' },
+  REPORT_SOURCE_CONFLICT: { status: 409, retryable: false, message: 'Report {reportId} already belongs to source {existingSource}; source {source} cannot change it. Report ids must be unique across sources.' },
+  REPORT_NOT_FOUND: { status: 404, retryable: false, message: 'No report with id {reportId}. Check the id; reports appear here once their first event is accepted.' },
+  ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No route {method} {url}. See /openapi.json for the routes this server offers.' },
+  INTERNAL: { status: 500, retryable: true, message: 'Internal error; the details are in the server log under correlation id {correlationId}.' },
+
+  // --- store ---
+  SCHEMA_TOO_NEW: { status: 500, retryable: false, message: 'The database schema is at version {found}, newer than this finsync knows ({known}). Upgrade finsync before running it against this database.' },
+  CONFIG_INVALID: { status: 500, retryable: false, message: 'Configuration is invalid: {detail}. Fix the environment variable named and start again.' },
+  CLI_ARGUMENT_INVALID: { status: 400, retryable: false, message: '{detail}. Run `finsync help` to see the accepted options.' },
+
+  // --- pipeline: quarantine reasons (validation) ---
+  MD_ENTITY_UNKNOWN: { status: 422, retryable: false, message: 'Legal entity {entity} is not known. Add the entity to the company configuration, then replay the report.' },
+  MD_EMPLOYEE_UNKNOWN: { status: 422, retryable: false, message: 'Employee {employeeId} does not exist in entity {entity}. Add the employee to master data, then replay.' },
+  MD_EMPLOYEE_INACTIVE: { status: 422, retryable: false, message: 'Employee {employeeId} is not active in entity {entity} on {date}. Correct the employee record or the expense date, then replay.' },
+  MD_COST_CENTER_UNKNOWN: { status: 422, retryable: false, message: 'Cost center {costCenter} does not exist in entity {entity}. Add it to master data or change the allocation, then replay.' },
+  MD_COST_CENTER_CLOSED: { status: 422, retryable: false, message: 'Cost center {costCenter} is closed in entity {entity} on {date}. Reopen it or change the allocation, then replay.' },
+  MD_GL_ACCOUNT_UNKNOWN: { status: 422, retryable: false, message: 'GL account {account} does not exist in entity {entity}. Add it to the chart of accounts or fix the mapping, then replay.' },
+  MD_GL_ACCOUNT_BLOCKED: { status: 422, retryable: false, message: 'GL account {account} is blocked for posting in entity {entity} on {date}. Unblock it or fix the mapping, then replay.' },
+  MD_TAX_CODE_UNKNOWN: { status: 422, retryable: false, message: 'Tax code {taxCode} does not exist in entity {entity}. Add it to master data or correct the line, then replay.' },
+  MD_TAX_CODE_INACTIVE: { status: 422, retryable: false, message: 'Tax code {taxCode} is not valid in entity {entity} on {date}. Use a tax code valid on that date, then replay.' },
+  CURRENCY_MISMATCH: { status: 422, retryable: false, message: 'Line {lineId} is in {currency} but carries no exchange rate to the report currency {reportCurrency}. Send the rate with the line, then replay.' },
+  // --- pipeline: quarantine reasons (mapping and journal) ---
+  MAP_CATEGORY_UNMAPPED: { status: 422, retryable: false, message: 'Expense category {category} has no expense account in entity {entity}. Add it to the entity mapping, then replay.' },
+  MAP_PAYMENT_TYPE_UNMAPPED: { status: 422, retryable: false, message: 'Payment type {paymentType} has no credit account in entity {entity}. Add it to the entity mapping, then replay.' },
+  REPORT_TOTAL_MISMATCH: { status: 422, retryable: false, message: 'The report total {expectedMinor} differs from the sum of its converted lines {actualMinor} by more than the rounding tolerance ({toleranceMinor}) in {currency}. Correct the report in the expense platform.' },
+  JOURNAL_UNBALANCED: { status: 422, retryable: false, message: 'The journal for report {reportId} revision {revision} does not balance in {currency} (debits {debitMinor}, credits {creditMinor}). This is a defect in the mapping; report it.' },
+  // --- pipeline: quarantine reasons (ERP) ---
+  ERP_INVALID_REFERENCE: { status: 422, retryable: false, message: '{target} rejected {field} = {value}: {detail}. Fix or activate the record in the ERP (or the mapping), then replay.' },
+  ERP_INVALID: { status: 422, retryable: false, message: '{target} rejected the journal: {detail}. Correct the data named, then replay.' },
+  ERP_AUTH: { status: 422, retryable: false, message: '{target} refused the credentials: {detail}. Renew the connection credentials, then replay.' },
+  ERP_CONFLICT: { status: 422, retryable: false, message: '{target} reported a conflict: {detail}. Check the document with external id {externalKey} in the ERP, then replay.' },
+  ERP_UNCLASSIFIED: { status: 422, retryable: false, message: '{target} answered in a way finsync does not recognise (HTTP {httpStatus}). The raw answer is kept on the posting attempt; check it, then replay.' },
+  ERP_RETRIES_EXHAUSTED: { status: 422, retryable: false, message: '{target} kept failing with {kind} errors over {attempts} attempts: {detail}. Check the connection, then replay.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export type ErrorParams = Record<string, string | number | boolean | undefined>;
+
+export function formatErrorMessage(code: ErrorCode, params: ErrorParams = {}): string {
+  return ERRORS[code].message.replace(/\{(\w+)\}/g, (_m, name: string) =>
+    params[name] === undefined ? `{${name}}` : String(params[name]),
+  );
+}
+
+/** An operating error: expected, coded, shown to the user. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly params: ErrorParams;
+  readonly status: number;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, params: ErrorParams = {}, details?: unknown) {
+    super(formatErrorMessage(code, params));
+    this.name = 'AppError';
+    this.code = code;
+    this.params = params;
+    this.status = ERRORS[code].status;
+    this.details = details;
+  }
+}
+
+/** A programmer error: the program is wrong, so stop loudly. */
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`Assertion failed: ${message}`);
+}
