@@ -31,6 +31,7 @@ export const ERRORS = {
   ALLOCATION_INVALID: { status: 400, retryable: false, message: '{path}: {detail}. Allocations of a line must sum to exactly 100% (10000 basis points) or to the line amount.' },
   REPORT_INVALID: { status: 400, retryable: false, message: '{path}: {detail}.' },
   REPORT_SOURCE_CONFLICT: { status: 409, retryable: false, message: 'Report {reportId} already belongs to source {existingSource}; source {source} cannot change it. Report ids must be unique across sources.' },
+  REVISION_CONFLICT: { status: 409, retryable: false, message: 'Report {reportId} revision {revision} was already received with different content. Send a change as a new revision (revision {nextRevision}).' },
   REPORT_NOT_FOUND: { status: 404, retryable: false, message: 'No report with id {reportId}. Check the id; reports appear here once their first event is accepted.' },
   ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No route {method} {url}. See /openapi.json for the routes this server offers.' },
   INTERNAL: { status: 500, retryable: true, message: 'Internal error; the details are in the server log under correlation id {correlationId}.' },
@@ -50,7 +51,7 @@ export const ERRORS = {
   MD_GL_ACCOUNT_BLOCKED: { status: 422, retryable: false, message: 'GL account {account} is blocked for posting in entity {entity} on {date}. Unblock it or fix the mapping, then replay.' },
   MD_TAX_CODE_UNKNOWN: { status: 422, retryable: false, message: 'Tax code {taxCode} does not exist in entity {entity}. Add it to master data or correct the line, then replay.' },
   MD_TAX_CODE_INACTIVE: { status: 422, retryable: false, message: 'Tax code {taxCode} is not valid in entity {entity} on {date}. Use a tax code valid on that date, then replay.' },
-  CURRENCY_MISMATCH: { status: 422, retryable: false, message: 'Line {lineId} is in {currency} but carries no exchange rate to the report currency {reportCurrency}. Send the rate with the line, then replay.' },
+  REPORT_CURRENCY_NOT_FUNCTIONAL: { status: 422, retryable: false, message: 'The report is in {currency}, but entity {entity} keeps its books in {functionalCurrency}. Reimburse in the functional currency (convert the lines with their rates), then resend.' },
   // --- pipeline: quarantine reasons (mapping and journal) ---
   MAP_CATEGORY_UNMAPPED: { status: 422, retryable: false, message: 'Expense category {category} has no expense account in entity {entity}. Add it to the entity mapping, then replay.' },
   MAP_PAYMENT_TYPE_UNMAPPED: { status: 422, retryable: false, message: 'Payment type {paymentType} has no credit account in entity {entity}. Add it to the entity mapping, then replay.' },

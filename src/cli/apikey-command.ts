@@ -1,0 +1,20 @@
+/** `finsync apikey create --name NAME`: prints a new key once; only its hash is stored. */
+import { openConfiguredStore } from '../compose.ts';
+import { loadConfig } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { createApiKey } from '../store/api-keys.ts';
+import { migrate } from '../store/migrate.ts';
+
+export async function runApiKeyCreateCommand(opts: { name: string }): Promise<number> {
+  if (!/^[\w .@-]{1,100}$/.test(opts.name)) throw new AppError('CLI_ARGUMENT_INVALID', { detail: '--name must be 1 to 100 letters, digits, spaces, or . _ @ -' });
+  const store = await openConfiguredStore(loadConfig(process.env));
+  try {
+    await migrate(store);
+    const { id, key } = await createApiKey(store.db, opts.name, Date.now());
+    process.stdout.write(`${key}\n`);
+    process.stderr.write(`API key ${id} for "${opts.name}" created. It is shown only now: store it safely.\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The `finsync` command line: argument parsing only; each command lives in its own file.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { AppError } from '../errors.ts';
+import { runDemoCommand } from './demo-command.ts';
+import { runServeCommand } from './serve-command.ts';
+import { runMigrateCommand } from './migrate-command.ts';
+import { runStatusCommand } from './status-command.ts';
+import { runApiKeyCreateCommand } from './apikey-command.ts';
+
+function parseBoundedInt(name: string, min: number, max: number) {
+  return (value: string): number => {
+    if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number, got "${value}"`);
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command()
+    .name('finsync')
+    .description('Self-hosted finance sync hub: approved expense reports in, balanced journals posted to ERPs exactly once.')
+    .showHelpAfterError()
+    .exitOverride();
+  program
+    .command('demo')
+    .description('Run the reference scenario on this machine with simulators (SQLite, or PostgreSQL when DATABASE_URL is set)')
+    .option('--reports <n>', 'number of expense reports', parseBoundedInt('--reports', 1, 200_000), 300)
+    .option('--seed <s>', 'seed of the simulated platform and faults', parseBoundedInt('--seed', 0, 2 ** 31 - 1), 1)
+    .option('--faults', 'inject faults: duplicate deliveries, timeouts after commit, 429 bursts, a maintenance window, invalid references', false)
+    .option('--json', 'print one JSON line with the figures instead of the human summary', false)
+    .option('--keep', 'keep the demo database afterwards', false)
+    .action(async (opts) => {
+      exitCode = await runDemoCommand(opts);
+    });
+  program
+    .command('serve')
+    .description('Run the hub: HTTP API and workers')
+    .action(async () => {
+      exitCode = await runServeCommand();
+    });
+  program
+    .command('migrate')
+    .description('Apply database migrations')
+    .action(async () => {
+      exitCode = await runMigrateCommand();
+    });
+  program
+    .command('status')
+    .description('Show the schema version and how many reports and postings are in each state')
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await runStatusCommand(opts);
+    });
+  const apikey = program.command('apikey').description('Manage API keys');
+  apikey
+    .command('create')
+    .description('Create an API key; it is printed once and only its hash is stored')
+    .requiredOption('--name <name>', 'who or what uses the key')
+    .action(async (opts) => {
+      exitCode = await runApiKeyCreateCommand(opts);
+    });
+  try {
+    await program.parseAsync(argv as string[]);
+    return exitCode;
+  } catch (error) {
+    return reportCliError(error);
+  }
+}
+
+function reportCliError(error: unknown): number {
+  const e = error as { code?: string; exitCode?: number; message?: string };
+  if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : (e.exitCode ?? 2);
+  }
+  if (error instanceof AppError) {
+    process.stderr.write(`finsync: ${error.code}: ${error.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`finsync: ${(error as Error).stack ?? String(error)}\n`);
+  return 1;
+}

@@ -1,0 +1,130 @@
+/**
+ * Wires config → store → connectors → pipeline → API. The CLI, the demo, the tests and the
+ * benchmarks all build the hub here, so they run the same code path.
+ */
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './api/app.ts';
+import type { Config } from './config.ts';
+import type { TargetConnector } from './connectors/contract.ts';
+import { createTableMapper } from './mapping/build-journal.ts';
+import type { EntityMapping, Mapper } from './mapping/entity-mapping.ts';
+import { createReferenceData, type CompanyDefinition } from './masterdata/company.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { createOutboxBroker, type Broker } from './pipeline/broker.ts';
+import { systemClock, type Clock } from './pipeline/clock.ts';
+import type { FinishedPosting } from './pipeline/finish-posting.ts';
+import { createPostingLane, type PostingLane } from './pipeline/posting-lane.ts';
+import { processRevision, type ProcessDeps } from './pipeline/process-revision.ts';
+import { recallReport } from './pipeline/recall-report.ts';
+import { TOPICS } from './pipeline/topics.ts';
+import { openStore, type Store } from './store/db.ts';
+import { migrate } from './store/migrate.ts';
+
+export interface Hub {
+  readonly store: Store;
+  readonly broker: Broker;
+  readonly lanes: ReadonlyMap<string, PostingLane>;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly app: FastifyInstance;
+  /** Starts the broker and the lanes (the workers). The API is started by whoever listens. */
+  startWorkers(): void;
+  stopWorkers(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HubOptions {
+  readonly config: Config;
+  readonly company: CompanyDefinition;
+  readonly mappings: readonly EntityMapping[];
+  readonly connectors: readonly TargetConnector[];
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly store?: Store;
+  readonly onPostingEnd?: (end: FinishedPosting) => void;
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: { service: 'finsync' }, redact: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.token', '*.netsuiteToken'] });
+}
+
+export async function openConfiguredStore(config: Config): Promise<Store> {
+  return config.databaseUrl
+    ? openStore({ kind: 'postgres', url: config.databaseUrl, ...(config.databaseSchema && { schema: config.databaseSchema }) })
+    : openStore({ kind: 'sqlite', file: config.sqliteFile });
+}
+
+export async function createHub(options: HubOptions): Promise<Hub> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config);
+  const store = options.store ?? (await openConfiguredStore(config));
+  await migrate(store, clock.now);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const lanes = new Map<string, PostingLane>();
+  const laneSettings = {
+    pollIntervalMs: config.pollIntervalMs,
+    leaseMs: config.leaseMs,
+    maxClaims: config.maxPostingClaims,
+    inProcessAttempts: config.inProcessAttempts,
+    retryDelayMs: config.retryDelayMs,
+    retryDelayMsMax: config.retryDelayMsMax,
+    breakerFailures: config.breakerFailures,
+    breakerHalfOpenAfterMs: config.breakerHalfOpenAfterMs,
+  };
+  for (const connector of options.connectors) {
+    lanes.set(connector.target, createPostingLane(connector, { store, clock, metrics, logger, ...(options.onPostingEnd && { onPostingEnd: options.onPostingEnd }) }, laneSettings));
+  }
+  const mappers = new Map<string, Mapper>(options.mappings.map((m) => [m.entity, createTableMapper(m)]));
+  const processDeps: ProcessDeps = {
+    store,
+    clock,
+    reference: createReferenceData(options.company),
+    mappers,
+    metrics,
+    notifyLane: (target) => lanes.get(target)?.notify(),
+  };
+  const broker = createOutboxBroker(store, clock, logger, {
+    pollIntervalMs: config.pollIntervalMs,
+    batchSize: 100,
+    leaseMs: config.leaseMs,
+    redeliveryDelayMs: config.retryDelayMs,
+    redeliveryDelayMsMax: config.retryDelayMsMax,
+  });
+  broker.subscribe(TOPICS.processRevision, async (m) => {
+    const { reportId, revision } = m.payload as { reportId: string; revision: number };
+    await processRevision(processDeps, reportId, revision);
+  });
+  broker.subscribe(TOPICS.recallReport, async (m) => {
+    const { reportId, reason } = m.payload as { reportId: string; reason: string | null };
+    await recallReport(processDeps, reportId, reason);
+  });
+  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes });
+  let workersRunning = false;
+  const hub: Hub = {
+    store,
+    broker,
+    lanes,
+    metrics,
+    logger,
+    app,
+    startWorkers() {
+      workersRunning = true;
+      broker.start();
+      for (const lane of lanes.values()) lane.start();
+    },
+    async stopWorkers() {
+      if (!workersRunning) return;
+      workersRunning = false;
+      await broker.stop();
+      await Promise.all([...lanes.values()].map((lane) => lane.stop()));
+    },
+    async close() {
+      await hub.stopWorkers();
+      await app.close();
+      if (!options.store) await store.close();
+    },
+  };
+  return hub;
+}

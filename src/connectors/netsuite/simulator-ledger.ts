@@ -1,0 +1,171 @@
+/**
+ * The simulator's in-memory journalEntry ledger and its validation: what NetSuite checks before it
+ * commits a journal (shape, decimals, balance, active references), answered as rejections that the
+ * server turns into NetSuite's error envelope.
+ */
+import { formatAmount } from '../../domain/money.ts';
+import { EXTERNAL_ID_PATTERN, fromNetSuiteJournal, NetSuiteShapeError, type NormalizedNetSuiteJournal } from './mapping.ts';
+
+/** A refusal the simulator answers with NetSuite's error envelope. */
+export interface Rejection {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly path?: string;
+  readonly retryAfterSeconds?: number;
+}
+
+export interface SimDocument extends Omit<NormalizedNetSuiteJournal, 'externalId'> {
+  readonly id: string;
+  readonly externalId: string | null;
+}
+
+export interface LedgerCounts {
+  readonly documents: number;
+  readonly externalIds: number;
+  /** External ids holding more than one document: duplicates a naive integration produced. */
+  readonly duplicateExternalIds: number;
+}
+
+export interface LedgerMasterData {
+  readonly seed: number;
+  readonly subsidiaries: readonly string[];
+  readonly accounts: readonly string[];
+  readonly departments: readonly string[];
+  readonly employees: readonly string[];
+  readonly inactive?: { readonly accounts?: readonly string[]; readonly departments?: readonly string[]; readonly employees?: readonly string[] };
+}
+
+/** mulberry32: a tiny seeded PRNG, enough for reproducible fault injection. */
+export function createRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A number in [0, 1) fixed by (seed, text): FNV-1a of the text, then one mulberry32 step. */
+export function hashUnit(seed: number, text: string): number {
+  let hash = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return createRandom(hash)();
+}
+
+function invalidContent(detail: string, path?: string): Rejection {
+  return { status: 400, code: 'INVALID_CONTENT', detail, ...(path !== undefined && { path }) };
+}
+
+export class SimulatorLedger {
+  private readonly documents = new Map<string, SimDocument>();
+  private readonly idsByExternalId = new Map<string, string[]>();
+  private nextId = 1;
+  private readonly subsidiaries: ReadonlySet<string>;
+  private readonly accounts: ReadonlySet<string>;
+  private readonly departments: ReadonlySet<string>;
+  private readonly employees: ReadonlySet<string>;
+
+  constructor(private readonly masterData: LedgerMasterData) {
+    const active = (all: readonly string[], inactive: readonly string[] = []) => new Set(all.filter((id) => !inactive.includes(id)));
+    this.subsidiaries = active(masterData.subsidiaries);
+    this.accounts = active(masterData.accounts, masterData.inactive?.accounts);
+    this.departments = active(masterData.departments, masterData.inactive?.departments);
+    this.employees = active(masterData.employees, masterData.inactive?.employees);
+  }
+
+  /**
+   * Validates and commits a journal. With `externalIdFromUrl` (PUT eid:) it upserts the first
+   * document holding that external id; without it (POST) it always adds a document.
+   */
+  write(body: string, externalIdFromUrl: string | undefined, invalidReferenceRate: number): SimDocument | Rejection {
+    const journal = this.validate(body, externalIdFromUrl, invalidReferenceRate);
+    if ('status' in journal) return journal;
+    const externalId = journal.externalId === '' ? null : journal.externalId;
+    const existingId = externalIdFromUrl === undefined || externalId === null ? undefined : this.idsByExternalId.get(externalId)?.[0];
+    const id = existingId ?? String(this.nextId++);
+    const document: SimDocument = { ...journal, id, externalId };
+    this.documents.set(id, document);
+    if (existingId === undefined && externalId !== null) {
+      this.idsByExternalId.set(externalId, [...(this.idsByExternalId.get(externalId) ?? []), id]);
+    }
+    return document;
+  }
+
+  findById(id: string): SimDocument | undefined {
+    return this.documents.get(id);
+  }
+
+  findByExternalId(externalId: string): SimDocument | undefined {
+    const firstId = this.idsByExternalId.get(externalId)?.[0];
+    return firstId === undefined ? undefined : this.documents.get(firstId);
+  }
+
+  listByExternalId(externalId: string): SimDocument[] {
+    return (this.idsByExternalId.get(externalId) ?? []).map((id) => this.documents.get(id) as SimDocument);
+  }
+
+  list(): SimDocument[] {
+    return [...this.documents.values()];
+  }
+
+  count(): LedgerCounts {
+    return {
+      documents: this.documents.size,
+      externalIds: this.idsByExternalId.size,
+      duplicateExternalIds: [...this.idsByExternalId.values()].filter((ids) => ids.length > 1).length,
+    };
+  }
+
+  private validate(body: string, externalIdFromUrl: string | undefined, invalidReferenceRate: number): NormalizedNetSuiteJournal | Rejection {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return invalidContent('The request body is not valid JSON.');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return invalidContent('The request body must be a JSON object.');
+    const externalId = externalIdFromUrl ?? (parsed as { externalId?: unknown }).externalId ?? '';
+    if (typeof externalId !== 'string' || (externalId !== '' && !EXTERNAL_ID_PATTERN.test(externalId))) {
+      return invalidContent(`Invalid value ${String(externalId)} for field externalId: use only letters, digits, _ and -.`, 'externalId');
+    }
+    let journal: NormalizedNetSuiteJournal;
+    try {
+      journal = fromNetSuiteJournal({ ...parsed, externalId });
+    } catch (error) {
+      if (error instanceof NetSuiteShapeError) return invalidContent(error.detail, error.path);
+      throw error;
+    }
+    return checkBalance(journal) ?? this.checkReferences(journal) ?? this.injectRejection(journal, invalidReferenceRate) ?? journal;
+  }
+
+  private checkReferences(journal: NormalizedNetSuiteJournal): Rejection | undefined {
+    const invalid = (id: string, field: string, path: string) => invalidContent(`Invalid value ${id} for field ${field}`, path);
+    if (!this.subsidiaries.has(journal.subsidiaryId)) return invalid(journal.subsidiaryId, 'subsidiary', 'subsidiary');
+    for (const [index, line] of journal.lines.entries()) {
+      const path = `line.items[${index}]`;
+      if (!this.accounts.has(line.accountId)) return invalid(line.accountId, 'account', `${path}.account`);
+      if (line.departmentId !== undefined && !this.departments.has(line.departmentId)) return invalid(line.departmentId, 'department', `${path}.department`);
+      if (line.entityId !== undefined && !this.employees.has(line.entityId)) return invalid(line.entityId, 'entity', `${path}.entity`);
+    }
+    return undefined;
+  }
+
+  /** The injected fault: the verdict and the named line depend only on (seed, external id). */
+  private injectRejection(journal: NormalizedNetSuiteJournal, invalidReferenceRate: number): Rejection | undefined {
+    const { externalId, lines } = journal;
+    if (externalId === '' || hashUnit(this.masterData.seed, externalId) >= invalidReferenceRate) return undefined;
+    const index = Math.floor(hashUnit(this.masterData.seed + 1, externalId) * lines.length);
+    return invalidContent(`Invalid value ${lines[index].accountId} for field account`, `line.items[${index}].account`);
+  }
+}
+
+function checkBalance(journal: NormalizedNetSuiteJournal): Rejection | undefined {
+  const debitMinor = journal.lines.reduce((sum, line) => sum + BigInt(line.debitMinor), 0n);
+  const creditMinor = journal.lines.reduce((sum, line) => sum + BigInt(line.creditMinor), 0n);
+  if (debitMinor === creditMinor) return undefined;
+  const amounts = `debits ${formatAmount(Number(debitMinor), journal.currency)}, credits ${formatAmount(Number(creditMinor), journal.currency)}`;
+  return invalidContent(`The transaction is out of balance (${amounts}).`, 'line.items');
+}

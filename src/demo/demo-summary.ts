@@ -1,0 +1,74 @@
+/**
+ * The demo's closing figures. ERP figures come from the simulator's own ledger over its admin
+ * HTTP routes, not from finsync's records, so they check finsync rather than repeat it.
+ */
+import { checkBalance, type JournalEntry } from '../domain/journal.ts';
+import type { Store } from '../store/db.ts';
+import { countLogKinds } from '../store/event-log.ts';
+import { countReportStates } from '../store/reports.ts';
+
+export interface DemoSummary {
+  reports: number;
+  posted: number;
+  quarantined: number;
+  quarantineReasons: Record<string, number>;
+  duplicatesPrevented: number;
+  erpDocuments: number;
+  erpDuplicates: number;
+  reversals: number;
+  unbalanced: number;
+  lagMsP50: number;
+  lagMsP99: number;
+  elapsedMs: number;
+}
+
+interface SimLedgerDocument {
+  currency: string;
+  lines: { debitMinor: number; creditMinor: number }[];
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index];
+}
+
+export async function summarizeDemo(store: Store, simulatorUrl: string, startedAt: number, now: number): Promise<DemoSummary> {
+  const states = await countReportStates(store.db);
+  const kinds = await countLogKinds(store.db, ['event.duplicate', 'revision.duplicate', 'posting.found-on-lookup']);
+  const stats = (await (await fetch(`${simulatorUrl}/__sim/stats`)).json()) as { documents: number; duplicateExternalIds: number };
+  const ledger = (await (await fetch(`${simulatorUrl}/__sim/ledger`)).json()) as SimLedgerDocument[];
+  const erpUnbalanced = ledger.filter((d) => d.lines.reduce((sum, l) => sum + l.debitMinor - l.creditMinor, 0) !== 0 || d.lines.length === 0).length;
+  const posted = await store.db.selectFrom('postings').select(['kind', 'journal', 'posted_at', 'approved_at']).where('state', '=', 'posted').execute();
+  const hubUnbalanced = posted.filter((p) => !checkBalance(JSON.parse(p.journal) as JournalEntry).balanced).length;
+  const lags = posted.filter((p) => p.kind === 'journal').map((p) => Number(p.posted_at) - Number(p.approved_at)).sort((a, b) => a - b);
+  return {
+    reports: states.reports,
+    posted: states.byState.posted ?? 0,
+    quarantined: states.byState.quarantined ?? 0,
+    quarantineReasons: states.quarantineReasons,
+    duplicatesPrevented: kinds['event.duplicate'] + kinds['revision.duplicate'] + kinds['posting.found-on-lookup'],
+    erpDocuments: stats.documents,
+    erpDuplicates: stats.duplicateExternalIds,
+    reversals: posted.filter((p) => p.kind === 'reversal').length,
+    unbalanced: erpUnbalanced + hubUnbalanced,
+    lagMsP50: percentile(lags, 50),
+    lagMsP99: percentile(lags, 99),
+    elapsedMs: now - startedAt,
+  };
+}
+
+export function formatSummary(s: DemoSummary): string {
+  const reasons = Object.entries(s.quarantineReasons).map(([code, n]) => `    ${code}: ${n}`).join('\n');
+  return [
+    `finsync demo: ${s.reports} reports in ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `  posted:               ${s.posted}`,
+    `  quarantined:          ${s.quarantined}${reasons ? `\n${reasons}` : ''}`,
+    `  reversals posted:     ${s.reversals}`,
+    `  duplicates prevented: ${s.duplicatesPrevented}`,
+    `  ERP documents:        ${s.erpDocuments} (external ids with more than one document: ${s.erpDuplicates})`,
+    `  unbalanced journals:  ${s.unbalanced}`,
+    `  approval-to-posted lag: p50 ${s.lagMsP50} ms, p99 ${s.lagMsP99} ms`,
+  ].join('\n');
+}
+

@@ -1,0 +1,149 @@
+/**
+ * `finsync demo`: the reference scenario end to end. The expense-platform simulator sends approved
+ * reports as CloudEvents to the hub's HTTP API (with duplicate deliveries when faults are on), later
+ * sends revisions of reports already posted, and the hub posts balanced journals to the NetSuite
+ * simulator. Ends when every report is in an end state, then reports the figures.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Faults } from '../connectors/netsuite/simulator.ts';
+import type { ReportInput } from '../domain/report.ts';
+import { startDemoEnvironment, type DemoEnvironment } from './demo-environment.ts';
+import { summarizeDemo, type DemoSummary } from './demo-summary.ts';
+import { generateReports, reviseReport, toCloudEvent } from './expense-platform.ts';
+import { countReportStates } from '../store/reports.ts';
+
+export interface DemoOptions {
+  readonly reports: number;
+  readonly seed: number;
+  readonly faults: boolean;
+  readonly config: Config;
+  readonly keep: boolean;
+  readonly logger?: Logger;
+  /** Called with (reports in an end state, reports expected) as the run progresses. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Stop waiting after this long; the run then fails rather than hang. */
+  readonly timeoutMs?: number;
+}
+
+const BATCH_SIZE = 50;
+const SENDERS = 4;
+const END_STATES = new Set(['posted', 'quarantined']);
+
+export function demoFaults(startMs: number): Faults {
+  return {
+    timeoutAfterCommitRate: 0.02,
+    holdMs: 60_000,
+    rateLimitBurstRate: 0.01,
+    burstLength: 4,
+    invalidReferenceRate: 0.01,
+    // One maintenance window early in the run: the lane holds its postings and drains afterwards.
+    maintenanceWindows: [{ fromMs: startMs + 1_500, toMs: startMs + 4_000 }],
+  };
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
+  const startedAt = Date.now();
+  const stamp = `${startedAt}_${process.pid}`;
+  const storage = options.config.databaseUrl
+    ? ({ kind: 'postgres', url: options.config.databaseUrl, schema: `finsync_demo_${stamp}` } as const)
+    : ({ kind: 'sqlite', file: join('.finsync', `demo-${stamp}.db`) } as const);
+  if (storage.kind === 'sqlite') mkdirSync('.finsync', { recursive: true });
+  const env = await startDemoEnvironment({
+    config: options.config,
+    seed: options.seed,
+    storage,
+    keep: options.keep,
+    ...(options.faults && { faults: demoFaults(startedAt) }),
+    ...(options.logger && { logger: options.logger }),
+  });
+  try {
+    const reports = generateReports({ count: options.reports, seed: options.seed });
+    const revised = pickRevisions(reports, options.seed);
+    await sendReports(env, reports, options.faults, options.seed);
+    await waitForEndStates(env, reports.length, options, (done) => options.onProgress?.(Math.min(done, reports.length), reports.length));
+    // Revisions of reports that are already posted: the hub reverses and posts again.
+    const revisions = revised.map((r) => reviseReport(r, options.seed));
+    await sendEvents(env, revisions.map((r) => toCloudEvent(stampApproval(r), { type: 'updated' })));
+    await waitForEndStates(env, reports.length, options, (done) => options.onProgress?.(done, reports.length));
+    await waitForIdleLanes(env, options);
+    return await summarizeDemo(env.hub.store, env.simulator.url, startedAt, Date.now());
+  } finally {
+    await env.close();
+  }
+}
+
+function pickRevisions(reports: readonly ReportInput[], seed: number): ReportInput[] {
+  // Every 20th report, offset by the seed: about 5% get a later revision.
+  return reports.filter((_, i) => (i + seed) % 20 === 0);
+}
+
+/** The approval time is when the platform sends the event, so lag measures the hub, not the queue of the simulator. */
+function stampApproval(report: ReportInput): ReportInput {
+  return { ...report, approvedAt: new Date().toISOString() };
+}
+
+async function sendReports(env: DemoEnvironment, reports: readonly ReportInput[], faults: boolean, seed: number): Promise<void> {
+  const events: object[] = [];
+  reports.forEach((report, i) => {
+    const event = toCloudEvent(stampApproval(report), { type: 'approved' });
+    events.push(event);
+    // Faults: the platform delivers some events twice (at-least-once delivery).
+    if (faults && (i * 7 + seed) % 25 === 0) events.push(event);
+  });
+  await sendEvents(env, events);
+}
+
+async function sendEvents(env: DemoEnvironment, events: readonly object[]): Promise<void> {
+  const batches: object[][] = [];
+  for (let i = 0; i < events.length; i += BATCH_SIZE) batches.push(dedupeBatch(events.slice(i, i + BATCH_SIZE)));
+  let next = 0;
+  const sender = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++];
+      const response = await fetch(`${env.apiUrl}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents-batch+json', authorization: `Bearer ${env.apiKey}` },
+        body: JSON.stringify(batch),
+      });
+      if (response.status !== 202) throw new Error(`The hub refused a batch: HTTP ${response.status} ${await response.text()}`);
+      await response.arrayBuffer().catch(() => undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: SENDERS }, sender));
+}
+
+/** A batch may not hold one event twice; a duplicate delivery goes in the next request instead. */
+function dedupeBatch(batch: object[]): object[] {
+  const seen = new Set<string>();
+  return batch.filter((e) => {
+    const id = (e as { id: string }).id;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+async function waitForEndStates(env: DemoEnvironment, total: number, options: DemoOptions, progress: (done: number) => void): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+  for (;;) {
+    const counts = await countReportStates(env.hub.store.db);
+    const done = Object.entries(counts.byState).filter(([state]) => END_STATES.has(state)).reduce((sum, [, n]) => sum + n, 0);
+    progress(done);
+    if (counts.reports >= total && done >= total) return;
+    if (Date.now() > deadline) throw new Error(`Demo timed out: ${done} of ${total} reports reached an end state (${JSON.stringify(counts.byState)})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function waitForIdleLanes(env: DemoEnvironment, options: DemoOptions): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+  for (;;) {
+    const open = await env.hub.store.db.selectFrom('postings').select((eb) => eb.fn.countAll<number>().as('n')).where('state', 'in', ['queued', 'posting']).executeTakeFirst();
+    if (Number(open?.n ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new Error(`Demo timed out with ${open?.n} postings still open`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

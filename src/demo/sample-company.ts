@@ -1,0 +1,141 @@
+/**
+ * The sample company group of the demo and the tests: three legal entities in three countries and
+ * currencies (US01/USD, DE01/EUR, JP01/JPY), with employees, cost centers, GL accounts, tax codes,
+ * expense categories and the mapping v0 tables that code their expenses. Some records are closed or
+ * terminated on purpose, so validation has something to catch.
+ */
+import type { CompanyDefinition, CostCenter, Employee, GlAccount, LegalEntity, TaxCode } from '../masterdata/company.ts';
+import type { EntityMapping } from '../mapping/entity-mapping.ts';
+
+export const SAMPLE_TARGET = 'netsuite';
+
+const ENTITIES: LegalEntity[] = [
+  { code: 'US01', name: 'Finsync Demo Inc.', country: 'US', currency: 'USD', target: SAMPLE_TARGET, erpSubsidiaryId: '1' },
+  { code: 'DE01', name: 'Finsync Demo GmbH', country: 'DE', currency: 'EUR', target: SAMPLE_TARGET, erpSubsidiaryId: '2' },
+  { code: 'JP01', name: 'Finsync Demo K.K.', country: 'JP', currency: 'JPY', target: SAMPLE_TARGET, erpSubsidiaryId: '3' },
+];
+
+const ACCOUNTS: [string, string, boolean][] = [
+  ['6110', 'Travel - lodging', true],
+  ['6120', 'Travel - airfare', true],
+  ['6130', 'Travel - meals', true],
+  ['6140', 'Travel - ground transport', true],
+  ['6150', 'Per diem - tax free', true],
+  ['6155', 'Per diem - taxable part', true],
+  ['6170', 'Office supplies', true],
+  ['6180', 'Entertainment', true],
+  ['1410', 'Input tax recoverable', true],
+  ['1250', 'Employee receivable', true],
+  ['1260', 'Cash advances to employees', true],
+  ['2110', 'Employee payable', true],
+  ['2120', 'Corporate card clearing', true],
+  ['7990', 'Rounding differences', true],
+  ['6999', 'Suspense (blocked)', false],
+];
+
+export const EMPLOYEES_PER_ENTITY = 40;
+export const COST_CENTERS_PER_ENTITY = 8;
+/** The last cost center of every entity closed on this day. */
+export const CLOSED_COST_CENTER_SINCE = '2026-03-31';
+
+function entityIndex(entity: string): number {
+  return ENTITIES.findIndex((e) => e.code === entity) + 1;
+}
+
+export function employeeId(entity: string, n: number): string {
+  return `${entity}-E${String(n).padStart(4, '0')}`;
+}
+
+export function costCenterCode(entity: string, n: number): string {
+  return `${entity.slice(0, 2)}${4100 + n * 10}`;
+}
+
+function buildEmployees(): Employee[] {
+  return ENTITIES.flatMap((entity) =>
+    Array.from({ length: EMPLOYEES_PER_ENTITY }, (_, i) => ({
+      entity: entity.code,
+      employeeId: employeeId(entity.code, i + 1),
+      name: `Employee ${i + 1} of ${entity.code}`,
+      erpId: String(entityIndex(entity.code) * 100_000 + i + 1),
+      validFrom: '2020-01-01',
+      // The last employee of each entity left the company.
+      ...(i + 1 === EMPLOYEES_PER_ENTITY && { validTo: '2026-06-30' }),
+    })),
+  );
+}
+
+function buildCostCenters(): CostCenter[] {
+  return ENTITIES.flatMap((entity) =>
+    Array.from({ length: COST_CENTERS_PER_ENTITY }, (_, i) => ({
+      entity: entity.code,
+      code: costCenterCode(entity.code, i + 1),
+      name: `Cost center ${i + 1} of ${entity.code}`,
+      erpId: String(entityIndex(entity.code) * 1000 + i + 1),
+      validFrom: '2020-01-01',
+      ...(i + 1 === COST_CENTERS_PER_ENTITY && { validTo: CLOSED_COST_CENTER_SINCE }),
+    })),
+  );
+}
+
+function buildAccounts(): GlAccount[] {
+  return ENTITIES.flatMap((entity) =>
+    ACCOUNTS.map(([number, name, postable]) => ({
+      entity: entity.code,
+      number,
+      name,
+      postable,
+      erpId: String(entityIndex(entity.code) * 10_000 + Number(number)),
+    })),
+  );
+}
+
+const TAX_CODES: TaxCode[] = [
+  { entity: 'DE01', code: 'DE19', rateBp: 1900, erpId: '201' },
+  { entity: 'DE01', code: 'DE7', rateBp: 700, erpId: '202' },
+  { entity: 'DE01', code: 'DE19-ENT', rateBp: 1900, erpId: '203' },
+  { entity: 'DE01', code: 'DE16', rateBp: 1600, erpId: '204', validFrom: '2020-07-01', validTo: '2020-12-31' },
+  { entity: 'JP01', code: 'JP10', rateBp: 1000, erpId: '301' },
+  { entity: 'JP01', code: 'JP8', rateBp: 800, erpId: '302' },
+  { entity: 'US01', code: 'US-NT', rateBp: 0, erpId: '101' },
+];
+
+export const SAMPLE_COMPANY: CompanyDefinition = {
+  name: 'Finsync Demo Group',
+  entities: ENTITIES,
+  employees: buildEmployees(),
+  costCenters: buildCostCenters(),
+  glAccounts: buildAccounts(),
+  taxCodes: TAX_CODES,
+};
+
+const PER_DIEM_LIMIT_MINOR_PER_DAY: Record<string, number> = { US01: 7_900, DE01: 2_800, JP01: 5_000 };
+
+function buildMapping(entity: string): EntityMapping {
+  return {
+    entity,
+    categories: {
+      LODGING: { expenseAccount: '6110' },
+      AIRFARE: { expenseAccount: '6120' },
+      MEALS: { expenseAccount: '6130' },
+      TAXI: { expenseAccount: '6140' },
+      PERDIEM: { expenseAccount: '6150', perDiem: { limitMinorPerDay: PER_DIEM_LIMIT_MINOR_PER_DAY[entity], taxableAccount: '6155' } },
+      SUPPLIES: { expenseAccount: '6170' },
+      ENTERTAINMENT: { expenseAccount: '6180' },
+    },
+    paymentTypes: { out_of_pocket: '2110', individual_card: '2110', company_card: '2120', cash_advance: '1260' },
+    taxCodes: {
+      DE19: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      DE7: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      // Entertainment: only part of the input tax may be reclaimed.
+      'DE19-ENT': { inputTaxAccount: '1410', reclaimBp: 7_000 },
+      DE16: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      JP10: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      JP8: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      'US-NT': { inputTaxAccount: '1410', reclaimBp: 0 },
+    },
+    employeeReceivableAccount: '1250',
+    roundingAccount: '7990',
+  };
+}
+
+export const SAMPLE_MAPPINGS: readonly EntityMapping[] = ENTITIES.map((e) => buildMapping(e.code));

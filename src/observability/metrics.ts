@@ -1,0 +1,41 @@
+/**
+ * Prometheus metrics, one registry per hub instance (so tests and the demo never share state).
+ * Business metrics first: postings by outcome, quarantines by code, approval-to-posted lag,
+ * duplicates prevented.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly eventsReceived: Counter<'type' | 'outcome'>;
+  readonly postings: Counter<'target' | 'kind' | 'outcome'>;
+  readonly quarantines: Counter<'code'>;
+  readonly duplicatesPrevented: Counter<'where'>;
+  readonly approvalToPostedSeconds: Histogram<'target'>;
+  readonly postingAttempts: Counter<'target' | 'result'>;
+  readonly laneInFlight: Gauge<'target'>;
+  readonly circuitOpen: Gauge<'target'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'finsync_process_' });
+  const registers = [registry];
+  return {
+    registry,
+    eventsReceived: new Counter({ name: 'finsync_events_received_total', help: 'Events received by type and outcome (accepted, duplicate).', labelNames: ['type', 'outcome'], registers }),
+    postings: new Counter({ name: 'finsync_postings_total', help: 'Postings that reached an end state, by target, kind and outcome.', labelNames: ['target', 'kind', 'outcome'], registers }),
+    quarantines: new Counter({ name: 'finsync_quarantines_total', help: 'Report revisions quarantined, by reason code.', labelNames: ['code'], registers }),
+    duplicatesPrevented: new Counter({ name: 'finsync_duplicates_prevented_total', help: 'Duplicates prevented: repeated source events, repeated revisions, postings settled by look-up.', labelNames: ['where'], registers }),
+    approvalToPostedSeconds: new Histogram({
+      name: 'finsync_approval_to_posted_seconds',
+      help: 'Lag from approval in the expense platform to the journal posted in the ERP.',
+      labelNames: ['target'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    }),
+    postingAttempts: new Counter({ name: 'finsync_posting_attempts_total', help: 'Calls to a target ERP by result.', labelNames: ['target', 'result'], registers }),
+    laneInFlight: new Gauge({ name: 'finsync_lane_in_flight', help: 'Postings in flight per target lane.', labelNames: ['target'], registers }),
+    circuitOpen: new Gauge({ name: 'finsync_lane_circuit_open', help: '1 when the lane circuit breaker is open.', labelNames: ['target'], registers }),
+  };
+}

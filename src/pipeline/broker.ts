@@ -1,0 +1,95 @@
+/**
+ * The broker the pipeline sees: subscribe a handler to a topic, and be told when new messages were
+ * committed. Messages are always written to the outbox table first, in the transaction that
+ * causes them. The embedded broker below delivers straight from that table, in process; the
+ * distributed mode relays the same table to NATS JetStream behind this same interface.
+ */
+import type { Logger } from 'pino';
+import { claimMessages, completeMessage, releaseMessage, type OutboxMessage } from '../store/outbox.ts';
+import type { Store } from '../store/db.ts';
+import type { Clock } from './clock.ts';
+
+export type MessageHandler = (message: OutboxMessage) => Promise<void>;
+
+export interface Broker {
+  subscribe(topic: string, handler: MessageHandler): void;
+  /** Called after a commit that wrote outbox rows, so delivery starts without waiting for a poll. */
+  notify(): void;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface OutboxBrokerOptions {
+  readonly pollIntervalMs: number;
+  readonly batchSize: number;
+  readonly leaseMs: number;
+  /** Delay before a message whose handler threw is offered again, doubled per attempt up to the max. */
+  readonly redeliveryDelayMs: number;
+  readonly redeliveryDelayMsMax: number;
+}
+
+export function createOutboxBroker(store: Store, clock: Clock, logger: Logger, options: OutboxBrokerOptions): Broker {
+  const handlers = new Map<string, MessageHandler>();
+  let running = false;
+  let wake: (() => void) | undefined;
+  let pending = false;
+  let loop: Promise<void> | undefined;
+
+  async function deliver(message: OutboxMessage): Promise<void> {
+    const handler = handlers.get(message.topic);
+    if (!handler) throw new Error(`Assertion failed: no handler for topic ${message.topic}`);
+    try {
+      await handler(message);
+      await completeMessage(store.db, message.id, clock.now());
+    } catch (error) {
+      // A handler throws only for infrastructure trouble (lost connection, lock timeout); business
+      // outcomes are states. Offer the message again later; handlers are idempotent.
+      const delayMs = Math.min(options.redeliveryDelayMs * 2 ** (message.attempts - 1), options.redeliveryDelayMsMax);
+      logger.error({ err: error, topic: message.topic, key: message.key, attempts: message.attempts }, 'message handler failed; will redeliver');
+      await releaseMessage(store.db, message.id, clock.now() + delayMs);
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      pending = false;
+      let claimed: OutboxMessage[] = [];
+      try {
+        claimed = await claimMessages(store, clock.now(), [...handlers.keys()], options.batchSize, options.leaseMs);
+        for (const message of claimed) await deliver(message);
+      } catch (error) {
+        logger.error({ err: error }, 'outbox delivery loop failed; retrying after the poll interval');
+      }
+      if (claimed.length < options.batchSize && !pending && running) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, options.pollIntervalMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    }
+  }
+
+  return {
+    subscribe(topic, handler) {
+      handlers.set(topic, handler);
+    },
+    notify() {
+      pending = true;
+      wake?.();
+    },
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,191 @@
+/**
+ * The per-revision state machine, up to the posting queue: received → validated → mapped →
+ * queued, or quarantined with a coded reason. One transaction per step run, holding the report's
+ * row lock, so two revisions of one report never interleave. A newer revision supersedes an
+ * unposted older one; after a posting (or while one is in flight) it queues a reversal first.
+ */
+import { checkBalance, reverseJournal, type JournalEntry } from '../domain/journal.ts';
+import { postingKey } from '../domain/keys.ts';
+import type { ExpenseReport } from '../domain/report.ts';
+import { formatErrorMessage, type ErrorCode } from '../errors.ts';
+import type { Mapper } from '../mapping/entity-mapping.ts';
+import type { ReferenceData } from '../masterdata/company.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { sql, type Store, type Tx } from '../store/db.ts';
+import { appendLog } from '../store/event-log.ts';
+import type { ErpReferences } from '../connectors/contract.ts';
+import { validateReport } from '../validation/validate-report.ts';
+import type { Clock } from './clock.ts';
+
+export interface ProcessDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly reference: ReferenceData;
+  readonly mappers: ReadonlyMap<string, Mapper>;
+  readonly metrics: Metrics;
+  readonly notifyLane: (target: string) => void;
+}
+
+type Outcome = { queuedTarget?: string; quarantined?: ErrorCode };
+
+export async function processRevision(deps: ProcessDeps, reportId: string, revision: number): Promise<void> {
+  const outcome = await deps.store.db.transaction().execute(async (tx): Promise<Outcome> => {
+    const latest = await lockReport(tx, deps.store, reportId);
+    const row = await tx.selectFrom('revisions').selectAll().where('report_id', '=', reportId).where('revision', '=', revision).executeTakeFirst();
+    if (!row || row.state !== 'received' || latest === undefined) return {};
+    const now = deps.clock.now();
+    const log = { correlationId: row.correlation_id, reportId, revision };
+    if (revision < latest) {
+      await setRevisionState(tx, reportId, revision, now, 'superseded', 'STALE_REVISION', `revision ${latest} arrived before this one was processed`);
+      await appendLog(tx, now, [{ ...log, kind: 'revision.superseded', payload: { latest } }]);
+      return {};
+    }
+    const report = JSON.parse(row.report) as ExpenseReport;
+    const built = buildForReport(deps, report);
+    if ('code' in built) {
+      await quarantineRevision(tx, reportId, revision, now, row.correlation_id, built.code, built.params, built.findings);
+      return { quarantined: built.code };
+    }
+    const entity = deps.reference.entity(report.entity);
+    if (!entity) throw new Error('Assertion failed: validation checked the entity');
+    await appendLog(tx, now, [
+      { ...log, kind: 'revision.validated' },
+      { ...log, kind: 'revision.mapped', payload: { mappingVersion: built.mappingVersion, journal: built.journal } },
+    ]);
+    await supersedeEarlier(tx, reportId, revision, now, row.correlation_id);
+    const references = resolveReferences(deps.reference, built.journal, entity.erpSubsidiaryId, report);
+    const externalKey = postingKey(reportId, revision, entity.target);
+    await insertPosting(tx, { reportId, revision, target: entity.target, kind: 'journal', externalKey, journal: built.journal, references, correlationId: row.correlation_id, approvedAt: row.approved_at, now });
+    await tx.updateTable('revisions').set({ state: 'queued', journal: JSON.stringify(built.journal), mapping_version: built.mappingVersion, target: entity.target, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
+    await appendLog(tx, now, [{ ...log, kind: 'revision.queued', payload: { target: entity.target, externalKey } }]);
+    return { queuedTarget: entity.target };
+  });
+  if (outcome.quarantined) deps.metrics.quarantines.inc({ code: outcome.quarantined });
+  if (outcome.queuedTarget) deps.notifyLane(outcome.queuedTarget);
+}
+
+type Built =
+  | { journal: JournalEntry; mappingVersion: string }
+  | { code: ErrorCode; params: Record<string, string | number>; findings?: unknown };
+
+function buildForReport(deps: ProcessDeps, report: ExpenseReport): Built {
+  const mapper = deps.mappers.get(report.entity);
+  if (!mapper || !deps.reference.entity(report.entity)) return { code: 'MD_ENTITY_UNKNOWN', params: { entity: report.entity } };
+  const findings = validateReport(report, deps.reference, mapper.accountsUsed(report));
+  if (findings.length > 0) return { code: findings[0].code, params: findings[0].params, findings };
+  const rateOf = (code: string) => {
+    const found = deps.reference.taxCode(report.entity, code, report.approvedAt.slice(0, 10));
+    return found.found ? found.record.rateBp : undefined;
+  };
+  const mapped = mapper.mapReport(report, rateOf);
+  if (!mapped.ok) return { code: mapped.code, params: mapped.params };
+  const balance = checkBalance(mapped.journal);
+  if (!balance.balanced) {
+    return { code: 'JOURNAL_UNBALANCED', params: { reportId: report.reportId, revision: report.revision, currency: balance.currency, debitMinor: balance.debitMinor, creditMinor: balance.creditMinor } };
+  }
+  return { journal: mapped.journal, mappingVersion: mapped.mappingVersion };
+}
+
+export async function lockReport(tx: Tx, store: Store, reportId: string): Promise<number | undefined> {
+  const result = await sql<{ latest_revision: number }>`SELECT latest_revision FROM reports WHERE report_id = ${reportId} ${sql.raw(store.caps.rowLockSuffix)}`.execute(tx);
+  return result.rows[0] ? Number(result.rows[0].latest_revision) : undefined;
+}
+
+export async function setRevisionState(tx: Tx, reportId: string, revision: number, now: number, state: 'superseded' | 'quarantined' | 'recalled' | 'posted' | 'reversed', code: string | null, detail: string | null): Promise<void> {
+  await tx.updateTable('revisions').set({ state, reason_code: code, reason_detail: detail, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
+}
+
+export async function quarantineRevision(tx: Tx, reportId: string, revision: number, now: number, correlationId: string, code: ErrorCode, params: Record<string, string | number>, findings?: unknown): Promise<void> {
+  const message = formatErrorMessage(code, params);
+  await setRevisionState(tx, reportId, revision, now, 'quarantined', code, message);
+  await appendLog(tx, now, [{ correlationId, reportId, revision, kind: 'revision.quarantined', payload: { code, params, message, ...(findings !== undefined && { findings }) } }]);
+}
+
+/**
+ * Earlier revisions of the report: an unposted one is superseded; a posting that is posted or in
+ * flight gets a reversal queued ahead of the new journal. The lane runs a report's postings in
+ * order, and skips a reversal whose original never posted.
+ */
+export async function supersedeEarlier(tx: Tx, reportId: string, revision: number, now: number, correlationId: string, reason = 'SUPERSEDED'): Promise<void> {
+  await tx
+    .updateTable('revisions')
+    .set({ state: 'superseded', reason_code: reason, reason_detail: `revision ${revision} replaces it`, updated_at: now })
+    .where('report_id', '=', reportId)
+    .where('revision', '<', revision)
+    .where('state', 'in', ['received', 'validated', 'mapped', 'queued', 'quarantined'])
+    .execute();
+  const earlier = await tx.selectFrom('postings').selectAll().where('report_id', '=', reportId).where('kind', '=', 'journal').where('revision', '<=', revision).where('state', 'in', ['queued', 'posting', 'posted', 'quarantined']).execute();
+  for (const posting of earlier) {
+    if (posting.revision === revision && reason === 'SUPERSEDED') continue;
+    if (posting.state === 'queued' || posting.state === 'quarantined') {
+      const updated = await tx.updateTable('postings').set({ state: 'superseded', updated_at: now }).where('id', '=', posting.id).where('state', '=', posting.state).executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 1) {
+        await appendLog(tx, now, [{ correlationId, reportId, revision: posting.revision, kind: 'posting.superseded', payload: { externalKey: posting.external_key, by: revision } }]);
+        continue;
+      }
+    }
+    const reversalKey = postingKey(reportId, posting.revision, posting.target, 'reversal');
+    const exists = await tx.selectFrom('postings').select('id').where('external_key', '=', reversalKey).executeTakeFirst();
+    if (exists) continue;
+    const reversal = reverseJournal(JSON.parse(posting.journal) as JournalEntry, new Date(now).toISOString().slice(0, 10));
+    await insertPosting(tx, { reportId, revision: posting.revision, target: posting.target, kind: 'reversal', externalKey: reversalKey, journal: reversal, references: JSON.parse(posting.erp_refs) as ErpReferences, correlationId, approvedAt: now, now });
+    await appendLog(tx, now, [{ correlationId, reportId, revision: posting.revision, kind: 'reversal.queued', payload: { externalKey: reversalKey, of: posting.external_key, by: revision } }]);
+  }
+}
+
+interface NewPosting {
+  reportId: string;
+  revision: number;
+  target: string;
+  kind: 'journal' | 'reversal';
+  externalKey: string;
+  journal: JournalEntry;
+  references: ErpReferences;
+  correlationId: string;
+  approvedAt: number;
+  now: number;
+}
+
+async function insertPosting(tx: Tx, p: NewPosting): Promise<void> {
+  await tx
+    .insertInto('postings')
+    .values({
+      report_id: p.reportId,
+      revision: p.revision,
+      target: p.target,
+      kind: p.kind,
+      external_key: p.externalKey,
+      state: 'queued',
+      journal: JSON.stringify(p.journal),
+      erp_refs: JSON.stringify(p.references),
+      correlation_id: p.correlationId,
+      attempts: 0,
+      next_attempt_at: p.now,
+      lease_until: null,
+      unknown_outcome: 0,
+      document_id: null,
+      reason_code: null,
+      reason_detail: null,
+      approved_at: p.approvedAt,
+      created_at: p.now,
+      updated_at: p.now,
+      posted_at: null,
+    })
+    .execute();
+}
+
+function resolveReferences(reference: ReferenceData, journal: JournalEntry, subsidiaryId: string, report: ExpenseReport): ErpReferences {
+  const date = report.approvedAt.slice(0, 10);
+  const accounts: Record<string, string> = {};
+  const costCenters: Record<string, string> = {};
+  const employees: Record<string, string> = {};
+  const taxCodes: Record<string, string> = {};
+  const record = <T extends { erpId: string }>(lookup: { found: false } | { found: true; record: T }) => (lookup.found ? lookup.record.erpId : undefined);
+  for (const line of journal.lines) {
+    accounts[line.account] ??= record(reference.glAccount(journal.entity, line.account, date)) ?? line.account;
+    if (line.costCenter) costCenters[line.costCenter] ??= record(reference.costCenter(journal.entity, line.costCenter, date)) ?? line.costCenter;
+    if (line.employeeId) employees[line.employeeId] ??= record(reference.employee(journal.entity, line.employeeId, date)) ?? line.employeeId;
+    if (line.taxCode) taxCodes[line.taxCode] ??= record(reference.taxCode(journal.entity, line.taxCode, date)) ?? line.taxCode;
+  }
+  return { subsidiaryId, accounts, costCenters, employees, taxCodes };
+}

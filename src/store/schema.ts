@@ -1,0 +1,120 @@
+/** Table types for the query layer. Timestamps are epoch milliseconds; JSON columns hold text. */
+import type { Generated } from 'kysely';
+
+export interface SchemaMigrationsTable { version: number; name: string; applied_at: number }
+
+export interface ApiKeysTable { id: string; name: string; key_hash: string; created_at: number; revoked_at: number | null }
+
+export interface InboxTable {
+  source: string;
+  event_id: string;
+  type: string;
+  body_hash: string;
+  correlation_id: string;
+  report_id: string | null;
+  revision: number | null;
+  received_at: number;
+  body: string;
+}
+
+export interface EventLogTable {
+  seq: Generated<number>;
+  occurred_at: number;
+  correlation_id: string;
+  report_id: string | null;
+  revision: number | null;
+  kind: string;
+  payload: string;
+}
+
+export interface ReportsTable {
+  report_id: string;
+  source: string;
+  entity: string;
+  latest_revision: number;
+  recalled_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type RevisionState = 'received' | 'validated' | 'mapped' | 'queued' | 'posted' | 'quarantined' | 'superseded' | 'reversed' | 'recalled';
+
+export interface RevisionsTable {
+  report_id: string;
+  revision: number;
+  state: RevisionState;
+  reason_code: string | null;
+  reason_detail: string | null;
+  correlation_id: string;
+  approved_at: number;
+  received_at: number;
+  updated_at: number;
+  posted_at: number | null;
+  report: string;
+  journal: string | null;
+  mapping_version: string | null;
+  target: string | null;
+}
+
+export type PostingState = 'queued' | 'posting' | 'posted' | 'quarantined' | 'superseded' | 'skipped';
+
+export interface PostingsTable {
+  id: Generated<number>;
+  report_id: string;
+  revision: number;
+  target: string;
+  kind: 'journal' | 'reversal';
+  external_key: string;
+  state: PostingState;
+  journal: string;
+  erp_refs: string;
+  correlation_id: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_until: number | null;
+  unknown_outcome: number;
+  document_id: string | null;
+  reason_code: string | null;
+  reason_detail: string | null;
+  approved_at: number;
+  created_at: number;
+  updated_at: number;
+  posted_at: number | null;
+}
+
+export interface PostingAttemptsTable {
+  posting_id: number;
+  attempt: number;
+  started_at: number;
+  finished_at: number | null;
+  outcome: string;
+  error_kind: string | null;
+  vendor_code: string | null;
+  http_status: number | null;
+  detail: string | null;
+  raw: string | null;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  topic: string;
+  message_key: string;
+  payload: string;
+  available_at: number;
+  lease_until: number | null;
+  attempts: number;
+  done_at: number | null;
+  created_at: number;
+}
+
+export interface Database {
+  schema_migrations: SchemaMigrationsTable;
+  api_keys: ApiKeysTable;
+  inbox: InboxTable;
+  event_log: EventLogTable;
+  reports: ReportsTable;
+  revisions: RevisionsTable;
+  postings: PostingsTable;
+  posting_attempts: PostingAttemptsTable;
+  outbox: OutboxTable;
+}
