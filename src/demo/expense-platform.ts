@@ -60,7 +60,11 @@ export function createRng(seed: number): Rng {
 
 /** One independent stream per report, so report n is the same whatever `count` is. */
 function mixSeed(seed: number, n: number): number {
-  return (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(n + 1, 0x85ebca6b)) >>> 0;
+  // The murmur3 finalizer spreads neighbouring seeds and report numbers over the whole state space.
+  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(n + 1, 0x85ebca6b)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------
