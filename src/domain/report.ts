@@ -51,7 +51,7 @@ export const LineInputSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    paymentType: Type.Union(PAYMENT_TYPES.map((p) => Type.Literal(p))),
+    paymentType: Type.Union([Type.Literal('out_of_pocket'), Type.Literal('company_card'), Type.Literal('individual_card'), Type.Literal('cash_advance')]),
     personal: Type.Optional(Type.Boolean()),
     tax: Type.Optional(
       Type.Object(

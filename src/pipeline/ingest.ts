@@ -11,6 +11,7 @@ import { appendLog } from '../store/event-log.ts';
 import { enqueueMessage } from '../store/outbox.ts';
 import type { ParsedEvent } from './parse-events.ts';
 import { TOPICS } from './topics.ts';
+import { lockReport } from './process-revision.ts';
 
 export interface IngestResult {
   readonly id: string;
@@ -30,26 +31,50 @@ export async function ingestEvents(store: Store, events: readonly ParsedEvent[],
 
 async function ingestOne(tx: Tx, store: Store, event: ParsedEvent, now: number): Promise<IngestResult> {
   const reportId = event.kind === 'report' ? event.report.reportId : event.recall.reportId;
-  const existing = await tx.selectFrom('inbox').select(['body_hash', 'correlation_id']).where('source', '=', event.source).where('event_id', '=', event.id).executeTakeFirst();
-  if (existing) {
-    if (existing.body_hash !== event.bodyHash) throw new AppError('EVENT_ID_CONFLICT', { eventId: event.id, source: event.source });
-    await appendLog(tx, now, [{ correlationId: existing.correlation_id, reportId, kind: 'event.duplicate', payload: { source: event.source, id: event.id } }]);
-    return { id: event.id, source: event.source, status: 'duplicate', correlationId: existing.correlation_id, reportId };
-  }
-  const report = await tx.selectFrom('reports').selectAll().where('report_id', '=', reportId).executeTakeFirst();
-  if (report && report.source !== event.source) {
-    throw new AppError('REPORT_SOURCE_CONFLICT', { reportId, existingSource: report.source, source: event.source });
-  }
-  const correlationId = (report && (await reportCorrelationId(tx, reportId))) ?? event.correlationId ?? randomUUID();
   const revision = event.kind === 'report' ? event.report.revision : (event.recall.revision ?? null);
-  await tx
+  // Insert first and let the primary key arbitrate: two deliveries of one event racing in two
+  // transactions end as one insert and one repeat, never as an error.
+  const inserted = await tx
     .insertInto('inbox')
-    .values({ source: event.source, event_id: event.id, type: event.type, body_hash: event.bodyHash, correlation_id: correlationId, report_id: reportId, revision, received_at: now, body: JSON.stringify(event.body) })
-    .execute();
+    .values({ source: event.source, event_id: event.id, type: event.type, body_hash: event.bodyHash, correlation_id: 'pending', report_id: reportId, revision, received_at: now, body: JSON.stringify(event.body) })
+    .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
+    .returning('event_id')
+    .executeTakeFirst();
+  if (!inserted) return repeatOf(tx, event, reportId, now);
+  const latest = event.kind === 'report' ? await claimReportRow(tx, store, event, now) : await lockReport(tx, store, reportId);
+  const correlationId = (await reportCorrelationId(tx, reportId)) ?? event.correlationId ?? randomUUID();
+  await tx.updateTable('inbox').set({ correlation_id: correlationId }).where('source', '=', event.source).where('event_id', '=', event.id).execute();
   await appendLog(tx, now, [{ correlationId, reportId, revision, kind: 'event.received', payload: { source: event.source, id: event.id, type: event.type } }]);
-  if (event.kind === 'report') await applyRevision(tx, event, report?.latest_revision, correlationId, now);
-  else await applyRecall(tx, event, Boolean(report), correlationId, now);
+  if (event.kind === 'report') await applyRevision(tx, event, latest, correlationId, now);
+  else await applyRecall(tx, event, latest !== undefined, correlationId, now);
   return { id: event.id, source: event.source, status: 'accepted', correlationId, reportId };
+}
+
+async function repeatOf(tx: Tx, event: ParsedEvent, reportId: string, now: number): Promise<IngestResult> {
+  const existing = await tx.selectFrom('inbox').select(['body_hash', 'correlation_id']).where('source', '=', event.source).where('event_id', '=', event.id).executeTakeFirstOrThrow();
+  if (existing.body_hash !== event.bodyHash) throw new AppError('EVENT_ID_CONFLICT', { eventId: event.id, source: event.source });
+  await appendLog(tx, now, [{ correlationId: existing.correlation_id, reportId, kind: 'event.duplicate', payload: { source: event.source, id: event.id } }]);
+  return { id: event.id, source: event.source, status: 'duplicate', correlationId: existing.correlation_id, reportId };
+}
+
+/**
+ * Creates the report row if this is its first revision, else locks it, so revisions of one report
+ * are applied one transaction at a time. Returns the latest revision known before this event
+ * (undefined for a new report).
+ */
+async function claimReportRow(tx: Tx, store: Store, event: ParsedEvent & { kind: 'report' }, now: number): Promise<number | undefined> {
+  const { report } = event;
+  const created = await tx
+    .insertInto('reports')
+    .values({ report_id: report.reportId, source: event.source, entity: report.entity, latest_revision: report.revision, recalled_at: null, created_at: now, updated_at: now })
+    .onConflict((oc) => oc.column('report_id').doNothing())
+    .returning('report_id')
+    .executeTakeFirst();
+  if (created) return undefined;
+  await lockReport(tx, store, report.reportId);
+  const row = await tx.selectFrom('reports').select(['source', 'latest_revision']).where('report_id', '=', report.reportId).executeTakeFirstOrThrow();
+  if (row.source !== event.source) throw new AppError('REPORT_SOURCE_CONFLICT', { reportId: report.reportId, existingSource: row.source, source: event.source });
+  return row.latest_revision;
 }
 
 async function reportCorrelationId(tx: Tx, reportId: string): Promise<string | undefined> {
@@ -93,9 +118,7 @@ async function applyRevision(tx: Tx, event: ParsedEvent & { kind: 'report' }, la
     await appendLog(tx, now, [{ ...log, kind: 'revision.superseded', payload: { reason: 'STALE_REVISION', latest } }]);
     return;
   }
-  if (latest === undefined) {
-    await tx.insertInto('reports').values({ report_id: report.reportId, source: event.source, entity: report.entity, latest_revision: report.revision, recalled_at: null, created_at: now, updated_at: now }).execute();
-  } else {
+  if (latest !== undefined) {
     await tx.updateTable('reports').set({ latest_revision: report.revision, entity: report.entity, recalled_at: null, updated_at: now }).where('report_id', '=', report.reportId).execute();
   }
   await enqueueMessage(tx, now, TOPICS.processRevision, report.reportId, { reportId: report.reportId, revision: report.revision });
