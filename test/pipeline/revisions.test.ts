@@ -1,0 +1,86 @@
+// Proves the per-report state machine end to end through the NetSuite simulator on both stores:
+// a newer revision supersedes an unposted one, a revision after posting reverses then re-posts,
+// a stale revision is recorded and ignored, and a recall reverses a posted report.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { postingKey } from '../../src/domain/keys.ts';
+import { generateReports, reviseReport, toCloudEvent, toRecallEvent } from '../../src/demo/expense-platform.ts';
+import { SAMPLE_TARGET } from '../../src/demo/sample-company.ts';
+import { openPostings, reportState, startHarness, type Harness } from '../support/hub-harness.ts';
+import { storeKinds } from '../support/stores.ts';
+
+const validReports = (seed: number, count: number) => generateReports({ count, seed, invalidShare: 0 });
+
+for (const store of await storeKinds()) {
+  describe(`revisions and recalls on ${store.kind}`, { skip: store.skip }, () => {
+    let h: Harness;
+    before(async () => {
+      h = await startHarness(store.kind);
+    });
+    after(async () => h?.close());
+
+    test('a revision after posting posts a reversal, then the new journal', async () => {
+      const [r1] = validReports(11, 1);
+      assert.equal((await h.send(toCloudEvent(r1, { type: 'approved' }))).status, 202);
+      await h.waitUntil('revision 1 is posted', async () => (await reportState(h, r1.reportId)) === 'posted');
+      const r2 = reviseReport(r1, 11);
+      assert.equal((await h.send(toCloudEvent(r2, { type: 'updated' }))).status, 202);
+      await h.waitUntil('revision 2 is posted', async () => (await reportState(h, r1.reportId)) === 'posted' && (await openPostings(h)) === 0);
+      const keys = [postingKey(r1.reportId, 1, SAMPLE_TARGET), postingKey(r1.reportId, 1, SAMPLE_TARGET, 'reversal'), postingKey(r1.reportId, 2, SAMPLE_TARGET)];
+      for (const key of keys) assert.equal((await h.simDocuments(key)).length, 1, `one ERP document for ${key}`);
+      const postings = await h.hub.store.db.selectFrom('postings').select(['kind', 'revision', 'state', 'id']).where('report_id', '=', r1.reportId).orderBy('id').execute();
+      assert.deepEqual(postings.map((p) => [p.kind, p.revision, p.state]), [['journal', 1, 'posted'], ['reversal', 1, 'posted'], ['journal', 2, 'posted']]);
+      const revision1 = await h.hub.store.db.selectFrom('revisions').select('state').where('report_id', '=', r1.reportId).where('revision', '=', 1).executeTakeFirstOrThrow();
+      assert.equal(revision1.state, 'reversed');
+    });
+
+    test('a newer revision in the same batch supersedes the unposted older one: no reversal, one document', async () => {
+      const [r1] = validReports(12, 1);
+      const r2 = reviseReport(r1, 12);
+      assert.equal((await h.send([toCloudEvent(r1, { type: 'approved' }), toCloudEvent(r2, { type: 'updated' })])).status, 202);
+      await h.waitUntil('revision 2 is posted', async () => (await reportState(h, r1.reportId)) === 'posted' && (await openPostings(h)) === 0);
+      const rows = await h.hub.store.db.selectFrom('revisions').select(['revision', 'state']).where('report_id', '=', r1.reportId).orderBy('revision').execute();
+      assert.deepEqual(rows.map((r) => [r.revision, r.state]), [[1, 'superseded'], [2, 'posted']]);
+      assert.equal((await h.simDocuments(postingKey(r1.reportId, 1, SAMPLE_TARGET))).length, 0);
+      assert.equal((await h.simDocuments(postingKey(r1.reportId, 2, SAMPLE_TARGET))).length, 1);
+    });
+
+    test('a stale revision arriving after a newer one is recorded as superseded and changes nothing', async () => {
+      const [r1] = validReports(13, 1);
+      const r2 = reviseReport(r1, 13);
+      await h.send(toCloudEvent(r2, { type: 'updated' }));
+      await h.waitUntil('revision 2 is posted', async () => (await reportState(h, r1.reportId)) === 'posted');
+      await h.send(toCloudEvent(r1, { type: 'approved' }));
+      const stale = await h.hub.store.db.selectFrom('revisions').select(['state', 'reason_code']).where('report_id', '=', r1.reportId).where('revision', '=', 1).executeTakeFirstOrThrow();
+      assert.deepEqual(stale, { state: 'superseded', reason_code: 'STALE_REVISION' });
+      assert.equal(await reportState(h, r1.reportId), 'posted');
+      assert.equal((await h.simDocuments(postingKey(r1.reportId, 1, SAMPLE_TARGET))).length, 0);
+    });
+
+    test('a recall after posting reverses the journal and ends as recalled', async () => {
+      const [r1] = validReports(14, 1);
+      await h.send(toCloudEvent(r1, { type: 'approved' }));
+      await h.waitUntil('posted', async () => (await reportState(h, r1.reportId)) === 'posted');
+      assert.equal((await h.send(toRecallEvent(r1.reportId, 1, 'employee recalled the report'))).status, 202);
+      await h.waitUntil('the reversal is posted', async () => (await reportState(h, r1.reportId)) === 'recalled' && (await openPostings(h)) === 0);
+      assert.equal((await h.simDocuments(postingKey(r1.reportId, 1, SAMPLE_TARGET, 'reversal'))).length, 1);
+      const view = await (await fetch(`${h.apiUrl}/v1/reports/${r1.reportId}`, { headers: { authorization: `Bearer ${h.apiKey}` } })).json();
+      assert.equal(view.state, 'recalled');
+      assert.ok(view.timeline.some((e: { kind: string }) => e.kind === 'reversal.posted'));
+    });
+
+    test('the report view shows the journal, every attempt and the timeline', async () => {
+      const [r1] = validReports(15, 1);
+      await h.send(toCloudEvent(r1, { type: 'approved' }));
+      await h.waitUntil('posted', async () => (await reportState(h, r1.reportId)) === 'posted');
+      const view = await (await fetch(`${h.apiUrl}/v1/reports/${r1.reportId}`, { headers: { authorization: `Bearer ${h.apiKey}` } })).json();
+      assert.equal(view.state, 'posted');
+      assert.ok(view.journal.lines.length >= 2);
+      assert.equal(view.postings[0].attempts[0].outcome, 'created');
+      assert.ok(view.postings[0].documentId);
+      const kinds = view.timeline.map((e: { kind: string }) => e.kind);
+      for (const kind of ['event.received', 'revision.validated', 'revision.mapped', 'revision.queued', 'posting.posted']) assert.ok(kinds.includes(kind), `timeline has ${kind}`);
+      assert.ok(view.revisions[0].mappingVersion.startsWith('v0-'));
+    });
+  });
+}
