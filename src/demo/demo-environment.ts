@@ -10,6 +10,7 @@ import pino from 'pino';
 import { createHub, type Hub } from '../compose.ts';
 import type { Config } from '../config.ts';
 import { createNetSuiteConnector } from '../connectors/netsuite/client.ts';
+import type { TargetConnector } from '../connectors/contract.ts';
 import { startNetSuiteSimulator, type Faults, type NetSuiteSimulator } from '../connectors/netsuite/simulator.ts';
 import type { FinishedPosting } from '../pipeline/finish-posting.ts';
 import { dropPostgresSchema, openStore, type Store } from '../store/db.ts';
@@ -21,6 +22,8 @@ export interface DemoEnvironment {
   readonly simulator: NetSuiteSimulator;
   readonly apiUrl: string;
   readonly apiKey: string;
+  /** The connector the hub posts through (as wrapped, if a wrapper was given). */
+  readonly connector: TargetConnector;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,8 @@ export interface EnvironmentOptions {
   readonly logger?: Logger;
   readonly connectorConcurrency?: number;
   readonly onPostingEnd?: (end: FinishedPosting) => void;
+  /** Lets simulations put a fault-injecting decorator around the connector (e.g. a worker crash after send). */
+  readonly wrapConnector?: (connector: TargetConnector) => TargetConnector;
 }
 
 export async function startDemoEnvironment(options: EnvironmentOptions): Promise<DemoEnvironment> {
@@ -54,13 +59,14 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     options.storage.kind === 'sqlite'
       ? await openStore({ kind: 'sqlite', file: options.storage.file })
       : await openStore({ kind: 'postgres', url: options.storage.url, schema: options.storage.schema, poolSize: 10 });
-  const connector = createNetSuiteConnector({
+  const plainConnector = createNetSuiteConnector({
     target: SAMPLE_TARGET,
     baseUrl: simulator.url,
     token,
     maxConcurrency: options.connectorConcurrency ?? options.config.netsuiteConcurrency,
     requestTimeoutMs: options.config.requestTimeoutMs,
   });
+  const connector = options.wrapConnector ? options.wrapConnector(plainConnector) : plainConnector;
   const hub = await createHub({
     config: options.config,
     company,
@@ -78,6 +84,7 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     simulator,
     apiUrl,
     apiKey: key,
+    connector,
     async close() {
       await hub.close();
       await store.close();

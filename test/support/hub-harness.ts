@@ -4,6 +4,7 @@
  * posting ends (the lane's onPostingEnd signal), with a slow poll as a safety net.
  */
 import { loadConfig, type Config } from '../../src/config.ts';
+import type { TargetConnector } from '../../src/connectors/contract.ts';
 import type { Faults } from '../../src/connectors/netsuite/simulator.ts';
 import { startDemoEnvironment, type DemoEnvironment } from '../../src/demo/demo-environment.ts';
 import { createTestStorage, type StoreKind } from './stores.ts';
@@ -26,7 +27,7 @@ export const FAST_CONFIG: Partial<Config> = {
   netsuiteConcurrency: 8,
 };
 
-export async function startHarness(kind: StoreKind, options: { seed?: number; faults?: Faults; config?: Partial<Config> } = {}): Promise<Harness> {
+export async function startHarness(kind: StoreKind, options: { seed?: number; faults?: Faults; config?: Partial<Config>; wrapConnector?: (c: TargetConnector) => TargetConnector } = {}): Promise<Harness> {
   const storage = createTestStorage(kind);
   const listeners = new Set<() => void>();
   const env = await startDemoEnvironment({
@@ -34,6 +35,7 @@ export async function startHarness(kind: StoreKind, options: { seed?: number; fa
     seed: options.seed ?? 1,
     storage: storage.options,
     ...(options.faults && { faults: options.faults }),
+    ...(options.wrapConnector && { wrapConnector: options.wrapConnector }),
     onPostingEnd: () => listeners.forEach((l) => l()),
   });
   const close = env.close.bind(env);
