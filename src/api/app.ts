@@ -41,6 +41,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   registerErrorHandling(app, deps.bodyLimitBytes);
+  // Fastify parses text/plain by default; the API accepts only the JSON media types below.
+  app.removeContentTypeParser('text/plain');
   // CloudEvents batches have their own media type; parse them as JSON like application/json.
   app.addContentTypeParser(['application/cloudevents+json', 'application/cloudevents-batch+json'], { parseAs: 'string' }, (req, body, done) => {
     try {

@@ -51,8 +51,9 @@ export function checkBalance(journal: JournalEntry): BalanceCheck {
       line.creditMinor >= 0 &&
       (line.debitMinor === 0) !== (line.creditMinor === 0);
     if (!ok) malformedLines.push(index);
-    debit += BigInt(Math.trunc(line.debitMinor));
-    credit += BigInt(Math.trunc(line.creditMinor));
+    // NaN and Infinity are reported as malformed, not summed: BigInt() would throw on them.
+    debit += Number.isFinite(line.debitMinor) ? BigInt(Math.trunc(line.debitMinor)) : 0n;
+    credit += Number.isFinite(line.creditMinor) ? BigInt(Math.trunc(line.creditMinor)) : 0n;
   });
   return {
     balanced: debit === credit && malformedLines.length === 0 && journal.lines.length > 0,

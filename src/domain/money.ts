@@ -122,8 +122,10 @@ export function convert(amount: Money, to: string, rate: Ratio, path = 'amount')
  */
 export function allocate(totalMinor: number, weights: readonly number[]): number[] {
   if (weights.length === 0) throw new Error('Assertion failed: allocate needs at least one weight');
-  const sum = weights.reduce((a, b) => a + BigInt(b), 0n);
-  if (sum <= 0n || weights.some((w) => !Number.isSafeInteger(w) || w < 0)) {
+  // Check the weights before BigInt() sees them: it throws a bare RangeError on 1.5 or NaN.
+  const valid = weights.every((w) => Number.isSafeInteger(w) && w >= 0);
+  const sum = valid ? weights.reduce((a, b) => a + BigInt(b), 0n) : 0n;
+  if (sum <= 0n) {
     throw new Error('Assertion failed: allocate needs non-negative integer weights with a positive sum');
   }
   const total = BigInt(Math.abs(totalMinor));

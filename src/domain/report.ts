@@ -7,7 +7,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { DomainError } from './domain-error.ts';
-import { currencyExponent, parseAmount, parseRate, type Money } from './money.ts';
+import { convert, currencyExponent, parseAmount, parseRate, type Money } from './money.ts';
 
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' });
 const Code = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' });
@@ -167,7 +167,9 @@ function normalizeLine(line: LineInput, reportCurrency: string, path: string): E
       detail: `the line is in ${amount.currency} and the report in ${reportCurrency}, so an exchange rate is required`,
     });
   }
-  if (line.exchangeRate) parseRate(line.exchangeRate.rate, `${path}.exchangeRate.rate`);
+  const rate = line.exchangeRate && parseRate(line.exchangeRate.rate, `${path}.exchangeRate.rate`);
+  // The mapper converts the line later; refuse now an amount whose conversion would not fit.
+  if (rate && amount.currency !== reportCurrency) convert(amount, reportCurrency, rate, `${path}.amount`);
   const tax = line.tax && {
     code: line.tax.code,
     ...(line.tax.amount !== undefined && { amount: parseAmount(line.tax.amount, amount.currency, `${path}.tax.amount`) }),

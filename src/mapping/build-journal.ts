@@ -42,7 +42,8 @@ function accountsUsed(mapping: EntityMapping, report: ExpenseReport): string[] {
     const tax = line.tax && mapping.taxCodes[line.tax.code];
     if (tax && tax.reclaimBp > 0) accounts.add(tax.inputTaxAccount);
   }
-  if (report.total) accounts.add(mapping.roundingAccount);
+  // A rounding difference is booked against the rounding account and the employee payable.
+  if (report.total) accounts.add(mapping.roundingAccount).add(mapping.paymentTypes.out_of_pocket);
   return [...accounts].filter(Boolean);
 }
 

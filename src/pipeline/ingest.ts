@@ -130,6 +130,9 @@ async function applyRecall(tx: Tx, event: ParsedEvent & { kind: 'recall' }, know
     await appendLog(tx, now, [{ correlationId, reportId: recall.reportId, kind: 'recall.unknown-report', payload: { reason: recall.reason ?? null } }]);
     return;
   }
+  // Like a revision, a recall may only come from the source that owns the report.
+  const owner = await tx.selectFrom('reports').select('source').where('report_id', '=', recall.reportId).executeTakeFirstOrThrow();
+  if (owner.source !== event.source) throw new AppError('REPORT_SOURCE_CONFLICT', { reportId: recall.reportId, existingSource: owner.source, source: event.source });
   await tx.updateTable('reports').set({ recalled_at: now, updated_at: now }).where('report_id', '=', recall.reportId).execute();
   await enqueueMessage(tx, now, TOPICS.recallReport, recall.reportId, { reportId: recall.reportId, reason: recall.reason ?? null });
 }

@@ -45,6 +45,22 @@ export function parseEventBody(body: unknown): ParsedEvent[] {
 function parseEvent(event: unknown, prefix: string): ParsedEvent {
   const eventId = typeof event === 'object' && event !== null && typeof (event as { id?: unknown }).id === 'string' ? (event as { id: string }).id : prefix || '(no id)';
   if (!checkEnvelope.Check(event)) throw schemaError(eventId, prefix, checkEnvelope.Errors(event));
+  // id and source form the inbox primary key: PostgreSQL text cannot hold NUL, and a btree entry
+  // cannot exceed about 2.7 kB (500 + 200 four-byte characters would; capping source at 1500 bytes
+  // keeps it under, as id holds at most 800). The raw event is hashed and stored by recursive code,
+  // so an absurdly nested extension attribute would overflow the stack. All are refused here as
+  // invalid events instead of failing with a 500.
+  for (const field of ['id', 'source'] as const) {
+    const detail = UNSTORABLE_TEXT.test(event[field])
+      ? 'must not contain NUL characters or unpaired surrogates'
+      : field === 'source' && Buffer.byteLength(event.source) > MAX_SOURCE_BYTES
+        ? `must not be longer than ${MAX_SOURCE_BYTES} bytes in UTF-8`
+        : undefined;
+    if (detail) throw new AppError('EVENT_INVALID', { eventId: field === 'id' ? prefix || '(no id)' : eventId, detail: `${prefix ? `${prefix}.` : ''}${field} ${detail}` });
+  }
+  if (nestingDepth(event) > MAX_EVENT_DEPTH) {
+    throw new AppError('EVENT_INVALID', { eventId, detail: `${prefix || '(root)'} is nested more than ${MAX_EVENT_DEPTH} levels deep` });
+  }
   if (!ACCEPTED_EVENT_TYPES.includes(event.type)) {
     throw new AppError('EVENT_TYPE_UNKNOWN', { eventId, type: event.type, accepted: ACCEPTED_EVENT_TYPES.join(', ') });
   }
@@ -69,6 +85,26 @@ function parseEvent(event: unknown, prefix: string): ParsedEvent {
     if (error instanceof DomainError) throw new AppError(error.code, { eventId, ...error.params });
     throw error;
   }
+}
+
+const MAX_EVENT_DEPTH = 32;
+const MAX_SOURCE_BYTES = 1500;
+
+/** NUL, or half of a surrogate pair: text PostgreSQL cannot store (or would store altered). */
+const UNSTORABLE_TEXT = /\u0000|\p{Cs}/u;
+
+/** Depth of arrays and objects in a JSON value, measured without recursion (1 for a flat object). */
+function nestingDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) max = depth;
+    if (max > MAX_EVENT_DEPTH) return max;
+    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return max;
 }
 
 function schemaError(eventId: string, prefix: string, errors: Iterable<{ instancePath: string; message: string }>): AppError {

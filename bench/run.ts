@@ -1,0 +1,148 @@
+/**
+ * `npm run bench`: the performance figures of architecture.md ("Performance targets"), one JSON
+ * line per figure on stdout. See docs/benchmarks.md for what each figure measures.
+ *
+ *   npm run bench                      2000 reports (and 2000 pg-boss jobs)
+ *   npm run bench -- --reports 5000    or BENCH_REPORTS=5000
+ *   npm run bench -- --no-half-load    skip the lag run at half of peak load
+ *
+ * PostgreSQL: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. When it cannot be
+ * reached the PostgreSQL figures are printed with "value": null and a "skipped" reason.
+ */
+import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { PgBossResult, PipelineResult, PipelineTask } from './child.ts';
+import { emit, note, round, withBaseline, type Figure } from './output.ts';
+import type { StoreKind } from './pipeline.ts';
+
+const DEFAULT_REPORTS = 2000;
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const HALF_LOAD_SECONDS = 5;
+const PGBOSS_RUNS = 3;
+
+interface Options {
+  readonly reports: number;
+  readonly halfLoadSeconds: number;
+  readonly databaseUrl: string;
+}
+
+function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
+  const flag = argv.indexOf('--reports');
+  const raw = flag >= 0 ? argv[flag + 1] : env.BENCH_REPORTS;
+  const reports = raw === undefined || raw === '' ? DEFAULT_REPORTS : Number(raw);
+  if (!Number.isInteger(reports) || reports < 1) throw new Error(`--reports / BENCH_REPORTS must be a positive integer, got ${raw}`);
+  return {
+    reports,
+    halfLoadSeconds: argv.includes('--no-half-load') ? 0 : HALF_LOAD_SECONDS,
+    databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+  };
+}
+
+/** Why PostgreSQL cannot be used, or null when it answers. */
+async function postgresUnavailable(url: string): Promise<string | null> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return null;
+  } catch (error) {
+    return `PostgreSQL unreachable at ${url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@')}: ${error instanceof Error ? error.message : String(error)}`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Beyond the pipeline's own wait limits (10 reports/s), so a run that stalls fails by itself first. */
+function childTimeoutMs(options: Options): number {
+  return 2 * Math.max(180_000, options.reports * 100) + 120_000;
+}
+
+/** Runs bench/child.ts with the same loader flags as this process and returns its JSON result. */
+function runChild<T>(task: string, args: object, timeoutMs: number): Promise<T> {
+  const script = fileURLToPath(new URL('./child.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, task, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    // A hung run must not hang the bench: it is ended and reported as failed.
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').pop();
+      if (code === 0 && last) resolve(JSON.parse(last) as T);
+      else reject(new Error(`bench/child.ts ${task} ended with ${signal ?? `exit code ${code}`}`));
+    });
+  });
+}
+
+function skippedPipelineFigures(kind: StoreKind, reason: string, halfLoad: boolean): Figure[] {
+  const bench = `pipeline.${kind}`;
+  const metrics: [string, string][] = [['reports_per_s', 'reports/s'], ['lag_p50_ms', 'ms'], ['lag_p99_ms', 'ms'], ['peak_rss_mb', 'MB']];
+  if (halfLoad) metrics.push(['lag_p50_ms_half_load', 'ms'], ['lag_p99_ms_half_load', 'ms']);
+  return metrics.map(([metric, unit]) => ({ bench, metric, value: null, unit, skipped: reason }));
+}
+
+function pipelineFigures(kind: StoreKind, result: PipelineResult, baseline: Figure | undefined): Figure[] {
+  const bench = `pipeline.${kind}`;
+  const { peak, halfLoad } = result;
+  const figures: Figure[] = [
+    withBaseline({ bench, metric: 'reports_per_s', value: round(peak.reportsPerS), unit: 'reports/s' }, baseline && { bench: baseline.bench, value: baseline.value }),
+    { bench, metric: 'lag_p50_ms', value: peak.lagP50Ms, unit: 'ms' },
+    { bench, metric: 'lag_p99_ms', value: peak.lagP99Ms, unit: 'ms' },
+    { bench, metric: 'peak_rss_mb', value: round(peak.peakRssMb), unit: 'MB' },
+  ];
+  if (halfLoad) {
+    figures.push({ bench, metric: 'lag_p50_ms_half_load', value: halfLoad.lagP50Ms, unit: 'ms' });
+    figures.push({ bench, metric: 'lag_p99_ms_half_load', value: halfLoad.lagP99Ms, unit: 'ms' });
+  }
+  return figures;
+}
+
+async function benchPgBoss(options: Options, pgDown: string | null): Promise<Figure> {
+  const figure = (value: number | null, skipped?: string): Figure => ({ bench: 'pgboss.noop', metric: 'jobs_per_s', value, unit: 'jobs/s', ...(skipped && { skipped }) });
+  if (pgDown) return figure(null, pgDown);
+  try {
+    const result = await runChild<PgBossResult>('pgboss', { databaseUrl: options.databaseUrl, jobs: options.reports, runs: PGBOSS_RUNS }, childTimeoutMs(options));
+    return figure(round(result.jobsPerS));
+  } catch (error) {
+    process.exitCode = 1;
+    return figure(null, `failed: ${(error as Error).message}`);
+  }
+}
+
+async function benchPipeline(kind: StoreKind, options: Options, pgDown: string | null, baseline: Figure): Promise<Figure[]> {
+  const halfLoad = options.halfLoadSeconds > 0;
+  if (kind === 'postgres' && pgDown) return skippedPipelineFigures(kind, pgDown, halfLoad);
+  const task: PipelineTask = { kind, databaseUrl: options.databaseUrl, reports: options.reports, halfLoadSeconds: options.halfLoadSeconds };
+  try {
+    return pipelineFigures(kind, await runChild<PipelineResult>('pipeline', task, childTimeoutMs(options)), baseline.value === null ? undefined : baseline);
+  } catch (error) {
+    process.exitCode = 1;
+    return skippedPipelineFigures(kind, `failed: ${(error as Error).message}`, halfLoad);
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env);
+  const startedAt = Date.now();
+  note(`${options.reports} reports / jobs per run${options.halfLoadSeconds > 0 ? `, ${options.halfLoadSeconds} s at half of peak load` : ', no half-load run'}`);
+  // Figures from a busy machine are not comparable; the load says how busy it was.
+  note(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const pgDown = await postgresUnavailable(options.databaseUrl);
+  if (pgDown) note(`${pgDown}; the PostgreSQL figures are skipped`);
+  const baseline = await benchPgBoss(options, pgDown);
+  emit(baseline);
+  for (const kind of ['sqlite', 'postgres'] as const) {
+    for (const figure of await benchPipeline(kind, options, pgDown, baseline)) emit(figure);
+  }
+  note(`done in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+main().catch((error: unknown) => {
+  note(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});
