@@ -133,9 +133,18 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
     }
   }
 
+  /**
+   * A reversal is due when its original is in the ERP: posted, or (if its outcome was left unknown)
+   * found there by its external key.
+   */
   async function originalWasPosted(posting: PostingRow): Promise<boolean> {
-    const original = await deps.store.db.selectFrom('postings').select('state').where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).where('target', '=', posting.target).where('kind', '=', 'journal').executeTakeFirst();
-    return original?.state === 'posted';
+    const original = await deps.store.db.selectFrom('postings').select(['state', 'unknown_outcome', 'external_key']).where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).where('target', '=', posting.target).where('kind', '=', 'journal').executeTakeFirst();
+    if (!original) return false;
+    if (original.state === 'posted') return true;
+    if (original.unknown_outcome === 0) return false;
+    const found = await connector.lookup(original.external_key);
+    if (found.status === 'failed') throw new Error(`Looking up ${original.external_key} failed (${found.error.kind}); the reversal will be retried after its lease`);
+    return found.status === 'found';
   }
 
   async function run(): Promise<void> {

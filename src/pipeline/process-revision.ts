@@ -117,8 +117,10 @@ export async function supersedeEarlier(tx: Tx, reportId: string, revision: numbe
   const earlier = await tx.selectFrom('postings').selectAll().where('report_id', '=', reportId).where('kind', '=', 'journal').where('revision', '<=', revision).where('state', 'in', ['queued', 'posting', 'posted', 'quarantined']).execute();
   for (const posting of earlier) {
     if (posting.revision === revision && reason === 'SUPERSEDED') continue;
-    if (posting.state === 'queued' || posting.state === 'quarantined') {
-      const updated = await tx.updateTable('postings').set({ state: 'superseded', updated_at: now }).where('id', '=', posting.id).where('state', '=', posting.state).executeTakeFirst();
+    // Only a posting that certainly never reached the ERP may be dropped silently; one whose last
+    // attempt had an unknown outcome (a timeout after sending) may exist there and needs a reversal.
+    if ((posting.state === 'queued' || posting.state === 'quarantined') && posting.unknown_outcome === 0) {
+      const updated = await tx.updateTable('postings').set({ state: 'superseded', updated_at: now }).where('id', '=', posting.id).where('state', '=', posting.state).where('unknown_outcome', '=', 0).executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 1) {
         await appendLog(tx, now, [{ correlationId, reportId, revision: posting.revision, kind: 'posting.superseded', payload: { externalKey: posting.external_key, by: revision } }]);
         continue;
