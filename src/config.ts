@@ -61,7 +61,8 @@ const check = Compile(ConfigSchema);
 
 export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Config> = {}): Config {
   const known = new Set(Object.values(ENV_NAMES));
-  const unknown = Object.keys(env).filter((name) => name.startsWith('FINSYNC_') && !known.has(name));
+  // FINSYNC_TEST_* variables belong to the test suite, not to a running hub.
+  const unknown = Object.keys(env).filter((name) => name.startsWith('FINSYNC_') && !name.startsWith('FINSYNC_TEST_') && !known.has(name));
   if (unknown.length > 0) throw new AppError('CONFIG_INVALID', { detail: `unknown setting ${unknown.join(', ')}; see docs/config.md for the accepted names` });
   const raw: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENV_NAMES)) {

@@ -12,8 +12,8 @@ import { openPostings, reportState, startHarness, type Harness } from '../suppor
 import { storeKinds } from '../support/stores.ts';
 import { assertInvariants } from './invariants.ts';
 
-const REPORTS = Number(process.env.FINSYNC_SIM_REPORTS ?? 1000);
-const SEED = Number(process.env.FINSYNC_SIM_SEED ?? Math.floor(Math.random() * 1_000_000));
+const REPORTS = Number(process.env.FINSYNC_TEST_SIM_REPORTS ?? 1000);
+const SEED = Number(process.env.FINSYNC_TEST_SIM_SEED ?? Math.floor(Math.random() * 1_000_000));
 
 /** A worker that dies after its request reached the ERP: the posting's lease expires unresolved. */
 function crashAfterSend(seed: number, rate: number) {
@@ -135,7 +135,7 @@ for (const store of await storeKinds()) {
       try {
         await runSimulation(h, SEED, faults);
       } catch (error) {
-        console.log(`# simulation failed on ${store.kind} with seed ${SEED}; rerun with FINSYNC_SIM_SEED=${SEED}`);
+        console.log(`# simulation failed on ${store.kind} with seed ${SEED}; rerun with FINSYNC_TEST_SIM_SEED=${SEED}`);
         throw error;
       } finally {
         await h.close();
