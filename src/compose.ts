@@ -92,9 +92,9 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     redeliveryDelayMs: config.retryDelayMs,
     redeliveryDelayMsMax: config.retryDelayMsMax,
   });
-  broker.subscribe(TOPICS.processRevision, async (m) => {
+  broker.subscribe(TOPICS.processRevision, async (m, completeIn) => {
     const { reportId, revision } = m.payload as { reportId: string; revision: number };
-    await processRevision(processDeps, reportId, revision);
+    await processRevision(processDeps, reportId, revision, completeIn);
   });
   broker.subscribe(TOPICS.recallReport, async (m) => {
     const { reportId, reason } = m.payload as { reportId: string; reason: string | null };

@@ -6,10 +6,14 @@
  */
 import type { Logger } from 'pino';
 import { claimMessages, completeMessage, releaseMessage, type OutboxMessage } from '../store/outbox.ts';
-import type { Store } from '../store/db.ts';
+import type { Store, Tx } from '../store/db.ts';
 import type { Clock } from './clock.ts';
 
-export type MessageHandler = (message: OutboxMessage) => Promise<void>;
+/**
+ * Handles one message. A handler that writes in a transaction passes it to `completeIn`, so the
+ * message is marked done in that same commit; otherwise the broker marks it done afterwards.
+ */
+export type MessageHandler = (message: OutboxMessage, completeIn: (tx: Tx) => Promise<void>) => Promise<void>;
 
 export interface Broker {
   subscribe(topic: string, handler: MessageHandler): void;
@@ -38,9 +42,14 @@ export function createOutboxBroker(store: Store, clock: Clock, logger: Logger, o
   async function deliver(message: OutboxMessage): Promise<void> {
     const handler = handlers.get(message.topic);
     if (!handler) throw new Error(`Assertion failed: no handler for topic ${message.topic}`);
+    let completed = false;
+    const completeIn = async (tx: Tx) => {
+      await completeMessage(tx, message.id, clock.now());
+      completed = true;
+    };
     try {
-      await handler(message);
-      await completeMessage(store.db, message.id, clock.now());
+      await handler(message, completeIn);
+      if (!completed) await completeMessage(store.db, message.id, clock.now());
     } catch (error) {
       // A handler throws only for infrastructure trouble (lost connection, lock timeout); business
       // outcomes are states. Offer the message again later; handlers are idempotent.

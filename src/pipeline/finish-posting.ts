@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import { formatErrorMessage, type ErrorCode } from '../errors.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { Store } from '../store/db.ts';
+import type { Store, Tx } from '../store/db.ts';
 import { appendLog } from '../store/event-log.ts';
-import type { PostingRow } from '../store/postings.ts';
+import { recordAttempts, type AttemptRecord, type PostingRow } from '../store/postings.ts';
 import type { Clock } from './clock.ts';
 
 export type PostingEnd =
@@ -30,10 +30,15 @@ interface FinishDeps {
   readonly logger: Logger;
 }
 
-export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: PostingEnd): Promise<FinishedPosting | undefined> {
+export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: PostingEnd, attempts: readonly AttemptRecord[] = []): Promise<FinishedPosting | undefined> {
   const now = deps.clock.now();
   const log = { correlationId: posting.correlation_id, reportId: posting.report_id, revision: posting.revision };
   const applied = await deps.store.db.transaction().execute(async (tx) => {
+    const recorded = await recordEnd(tx);
+    if (recorded) await recordAttempts(tx, posting.id, attempts);
+    return recorded;
+  });
+  async function recordEnd(tx: Tx): Promise<boolean> {
     const guard = tx.updateTable('postings').where('id', '=', posting.id).where('state', '=', 'posting').where('attempts', '=', posting.attempts);
     switch (end.kind) {
       case 'rescheduled': {
@@ -73,7 +78,7 @@ export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: 
         return true;
       }
     }
-  });
+  }
   if (!applied) {
     deps.logger.warn({ externalKey: posting.external_key, correlationId: posting.correlation_id }, 'posting outcome not recorded: another claim owns it now');
     return undefined;

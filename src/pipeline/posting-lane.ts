@@ -10,7 +10,7 @@ import { RETRYABLE_KINDS, type ConnectorError, type PostOutcome, type TargetConn
 import type { JournalEntry } from '../domain/journal.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/db.ts';
-import { claimPostings, finishAttempt, startAttempt, type PostingRow } from '../store/postings.ts';
+import { claimPostings, type AttemptRecord, type ClaimedPosting, type PostingRow } from '../store/postings.ts';
 import type { Clock } from './clock.ts';
 import { finishPosting, type FinishedPosting, type PostingEnd } from './finish-posting.ts';
 import { createLanePolicy, durableRetryDelayMs, type RetrySettings } from './retry-policy.ts';
@@ -52,12 +52,16 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
     deps.logger.warn({ target, state: CircuitState[state] }, 'lane circuit changed state');
   });
 
-  async function sendOnce(posting: PostingRow, settled: { mayHaveCommitted: boolean }): Promise<PostOutcome> {
-    const attempt = await startAttempt(deps.store.db, posting.id, deps.clock.now());
+  /** One call to the ERP; the first of a claim uses the attempt recorded at claim time. */
+  async function sendOnce(posting: ClaimedPosting, settled: { mayHaveCommitted: boolean }, records: AttemptRecord[]): Promise<PostOutcome> {
+    const startedAt = deps.clock.now();
     const outcome = await lookupOrPost(posting, settled);
     if (outcome.status === 'unknown') settled.mayHaveCommitted = true;
     const error: ConnectorError | undefined = outcome.status === 'failed' || outcome.status === 'unknown' ? outcome.error : undefined;
-    await finishAttempt(deps.store.db, posting.id, attempt, deps.clock.now(), {
+    records.push({
+      ...(records.length === 0 && { attempt: posting.attempt }),
+      startedAt,
+      finishedAt: deps.clock.now(),
       outcome: outcome.status,
       ...(error && { errorKind: error.kind, vendorCode: error.vendorCode, httpStatus: error.httpStatus, detail: error.message, raw: error.raw }),
     });
@@ -80,9 +84,9 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
     });
   }
 
-  async function decide(posting: PostingRow): Promise<PostingEnd> {
+  async function decide(posting: ClaimedPosting, records: AttemptRecord[]): Promise<PostingEnd> {
     const settled = { mayHaveCommitted: posting.unknown_outcome === 1 };
-    const outcome: PostOutcome | undefined = await policy.execute(() => sendOnce(posting, settled)).catch((error: unknown) => {
+    const outcome: PostOutcome | undefined = await policy.execute(() => sendOnce(posting, settled, records)).catch((error: unknown) => {
       if (error instanceof BrokenCircuitError) return undefined;
       throw error;
     });
@@ -119,11 +123,16 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
     }
   }
 
-  async function handle(posting: PostingRow): Promise<void> {
+  async function handle(posting: ClaimedPosting): Promise<void> {
     deps.metrics.laneInFlight.inc({ target });
     try {
-      const end = posting.kind === 'reversal' && !(await originalWasPosted(posting)) ? ({ kind: 'skipped' } as const) : await decide(posting);
-      const finished = await finishPosting(deps, posting, end);
+      const records: AttemptRecord[] = [];
+      let end: PostingEnd;
+      if (posting.kind === 'reversal' && !(await originalWasPosted(posting))) {
+        end = { kind: 'skipped' };
+        records.push({ attempt: posting.attempt, startedAt: deps.clock.now(), finishedAt: deps.clock.now(), outcome: 'skipped', detail: 'the original journal never reached the ERP' });
+      } else end = await decide(posting, records);
+      const finished = await finishPosting(deps, posting, end, records);
       if (finished) deps.onPostingEnd?.(finished);
     } catch (error) {
       // Store trouble: leave the claim to expire; the next claim looks the document up first.
@@ -150,7 +159,7 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
   async function run(): Promise<void> {
     while (running) {
       pending = false;
-      let claimed: PostingRow[] = [];
+      let claimed: ClaimedPosting[] = [];
       try {
         claimed = await claimPostings(deps.store, target, deps.clock.now(), connector.maxConcurrency - tasks.size, settings.leaseMs);
       } catch (error) {

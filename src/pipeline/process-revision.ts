@@ -28,40 +28,46 @@ export interface ProcessDeps {
 
 type Outcome = { queuedTarget?: string; quarantined?: ErrorCode };
 
-export async function processRevision(deps: ProcessDeps, reportId: string, revision: number): Promise<void> {
+export async function processRevision(deps: ProcessDeps, reportId: string, revision: number, completeIn?: (tx: Tx) => Promise<void>): Promise<void> {
   const outcome = await deps.store.db.transaction().execute(async (tx): Promise<Outcome> => {
-    const latest = await lockReport(tx, deps.store, reportId);
-    const row = await tx.selectFrom('revisions').selectAll().where('report_id', '=', reportId).where('revision', '=', revision).executeTakeFirst();
-    if (!row || row.state !== 'received' || latest === undefined) return {};
-    const now = deps.clock.now();
-    const log = { correlationId: row.correlation_id, reportId, revision };
-    if (revision < latest) {
-      await setRevisionState(tx, reportId, revision, now, 'superseded', 'STALE_REVISION', `revision ${latest} arrived before this one was processed`);
-      await appendLog(tx, now, [{ ...log, kind: 'revision.superseded', payload: { latest } }]);
-      return {};
-    }
-    const report = JSON.parse(row.report) as ExpenseReport;
-    const built = buildForReport(deps, report);
-    if ('code' in built) {
-      await quarantineRevision(tx, reportId, revision, now, row.correlation_id, built.code, built.params, built.findings);
-      return { quarantined: built.code };
-    }
-    const entity = deps.reference.entity(report.entity);
-    if (!entity) throw new Error('Assertion failed: validation checked the entity');
-    await appendLog(tx, now, [
-      { ...log, kind: 'revision.validated' },
-      { ...log, kind: 'revision.mapped', payload: { mappingVersion: built.mappingVersion, journal: built.journal } },
-    ]);
-    await supersedeEarlier(tx, reportId, revision, now, row.correlation_id);
-    const references = resolveReferences(deps.reference, built.journal, entity.erpSubsidiaryId, report);
-    const externalKey = postingKey(reportId, revision, entity.target);
-    await insertPosting(tx, { reportId, revision, target: entity.target, kind: 'journal', externalKey, journal: built.journal, references, correlationId: row.correlation_id, approvedAt: row.approved_at, now });
-    await tx.updateTable('revisions').set({ state: 'queued', journal: JSON.stringify(built.journal), mapping_version: built.mappingVersion, target: entity.target, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
-    await appendLog(tx, now, [{ ...log, kind: 'revision.queued', payload: { target: entity.target, externalKey } }]);
-    return { queuedTarget: entity.target };
+    const result = await stepRevision(deps, tx, reportId, revision);
+    await completeIn?.(tx);
+    return result;
   });
   if (outcome.quarantined) deps.metrics.quarantines.inc({ code: outcome.quarantined });
   if (outcome.queuedTarget) deps.notifyLane(outcome.queuedTarget);
+}
+
+async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revision: number): Promise<Outcome> {
+  const latest = await lockReport(tx, deps.store, reportId);
+  const row = await tx.selectFrom('revisions').selectAll().where('report_id', '=', reportId).where('revision', '=', revision).executeTakeFirst();
+  if (!row || row.state !== 'received' || latest === undefined) return {};
+  const now = deps.clock.now();
+  const log = { correlationId: row.correlation_id, reportId, revision };
+  if (revision < latest) {
+    await setRevisionState(tx, reportId, revision, now, 'superseded', 'STALE_REVISION', `revision ${latest} arrived before this one was processed`);
+    await appendLog(tx, now, [{ ...log, kind: 'revision.superseded', payload: { latest } }]);
+    return {};
+  }
+  const report = JSON.parse(row.report) as ExpenseReport;
+  const built = buildForReport(deps, report);
+  if ('code' in built) {
+    await quarantineRevision(tx, reportId, revision, now, row.correlation_id, built.code, built.params, built.findings);
+    return { quarantined: built.code };
+  }
+  const entity = deps.reference.entity(report.entity);
+  if (!entity) throw new Error('Assertion failed: validation checked the entity');
+  await appendLog(tx, now, [
+    { ...log, kind: 'revision.validated' },
+    { ...log, kind: 'revision.mapped', payload: { mappingVersion: built.mappingVersion, journal: built.journal } },
+  ]);
+  await supersedeEarlier(tx, reportId, revision, now, row.correlation_id);
+  const references = resolveReferences(deps.reference, built.journal, entity.erpSubsidiaryId, report);
+  const externalKey = postingKey(reportId, revision, entity.target);
+  await insertPosting(tx, { reportId, revision, target: entity.target, kind: 'journal', externalKey, journal: built.journal, references, correlationId: row.correlation_id, approvedAt: row.approved_at, now });
+  await tx.updateTable('revisions').set({ state: 'queued', journal: JSON.stringify(built.journal), mapping_version: built.mappingVersion, target: entity.target, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
+  await appendLog(tx, now, [{ ...log, kind: 'revision.queued', payload: { target: entity.target, externalKey } }]);
+  return { queuedTarget: entity.target };
 }
 
 type Built =

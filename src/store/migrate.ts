@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { AppError } from '../errors.ts';
 import type { Store } from './db.ts';
 import { initialSchema } from './migrations/001-initial.ts';
+import { openPostingIndexes } from './migrations/002-open-posting-indexes.ts';
 import type { Capabilities } from './capabilities.ts';
 
 interface Migration {
@@ -14,7 +15,10 @@ interface Migration {
   readonly statements: (caps: Capabilities) => string[];
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', statements: initialSchema }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', statements: initialSchema },
+  { version: 2, name: 'open-posting-indexes', statements: openPostingIndexes },
+];
 
 export const KNOWN_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 

@@ -6,31 +6,44 @@ import type { Selectable } from 'kysely';
 
 export type PostingRow = Selectable<PostingsTable>;
 
+/** A claimed posting, with the number of the attempt recorded for it before anything is sent. */
+export type ClaimedPosting = PostingRow & { readonly attempt: number };
+
 /**
  * Claims due postings of one target, oldest first, skipping any posting whose report still has an
  * earlier posting queued or in flight: revisions (and their reversals) post in order. A posting
- * whose lease expired was in flight when its worker died, so its outcome is unknown.
+ * whose lease expired was in flight when its worker died, so its outcome is unknown. In the same
+ * transaction each claim records its first attempt as "sending": the intent, before the call.
  */
-export async function claimPostings(store: Store, target: string, now: number, limit: number, leaseMs: number): Promise<PostingRow[]> {
+export async function claimPostings(store: Store, target: string, now: number, limit: number, leaseMs: number): Promise<ClaimedPosting[]> {
   if (limit <= 0) return [];
-  const result = await sql<PostingRow>`
-    UPDATE postings SET state = 'posting', lease_until = ${now + leaseMs}, attempts = attempts + 1, updated_at = ${now},
-      unknown_outcome = CASE WHEN state = 'posting' THEN 1 ELSE unknown_outcome END
-    WHERE id IN (
-      SELECT p.id FROM postings p
-      WHERE p.target = ${target}
-        AND ((p.state = 'queued' AND p.next_attempt_at <= ${now}) OR (p.state = 'posting' AND p.lease_until < ${now}))
-        AND NOT EXISTS (SELECT 1 FROM postings e WHERE e.report_id = p.report_id AND e.id < p.id AND e.state IN ('queued', 'posting'))
-      ORDER BY p.id LIMIT ${limit} ${sql.raw(store.caps.claimLockSuffix)}
-    )
-    RETURNING *`.execute(store.db);
-  return result.rows.map((r) => ({ ...r, id: Number(r.id) })).sort((a, b) => a.id - b.id);
+  return store.db.transaction().execute(async (tx) => {
+    const result = await sql<PostingRow>`
+      UPDATE postings SET state = 'posting', lease_until = ${now + leaseMs}, attempts = attempts + 1, updated_at = ${now},
+        unknown_outcome = CASE WHEN state = 'posting' THEN 1 ELSE unknown_outcome END
+      WHERE id IN (
+        SELECT p.id FROM postings p
+        WHERE p.target = ${target} AND p.state IN ('queued', 'posting')
+          AND ((p.state = 'queued' AND p.next_attempt_at <= ${now}) OR (p.state = 'posting' AND p.lease_until < ${now}))
+          AND NOT EXISTS (SELECT 1 FROM postings e WHERE e.report_id = p.report_id AND e.id < p.id AND e.state IN ('queued', 'posting'))
+        ORDER BY p.id LIMIT ${limit} ${sql.raw(store.caps.claimLockSuffix)}
+      )
+      RETURNING *`.execute(tx);
+    const claimed: ClaimedPosting[] = [];
+    for (const row of result.rows.map((r) => ({ ...r, id: Number(r.id) })).sort((a, b) => a.id - b.id)) {
+      claimed.push({ ...row, attempt: await insertAttempt(tx, row.id, now) });
+    }
+    return claimed;
+  });
 }
 
-export async function startAttempt(db: Db, postingId: number, now: number): Promise<number> {
+async function insertAttempt(db: Db | Tx, postingId: number, now: number, result?: AttemptResult & { startedAt: number }): Promise<number> {
   const row = await db.selectFrom('posting_attempts').select((eb) => eb.fn.max('attempt').as('n')).where('posting_id', '=', postingId).executeTakeFirst();
   const attempt = Number(row?.n ?? 0) + 1;
-  await db.insertInto('posting_attempts').values({ posting_id: postingId, attempt, started_at: now, finished_at: null, outcome: 'sending', error_kind: null, vendor_code: null, http_status: null, detail: null, raw: null }).execute();
+  await db
+    .insertInto('posting_attempts')
+    .values({ posting_id: postingId, attempt, started_at: result?.startedAt ?? now, finished_at: result ? now : null, outcome: result?.outcome ?? 'sending', ...attemptColumns(result) })
+    .execute();
   return attempt;
 }
 
@@ -43,13 +56,31 @@ export interface AttemptResult {
   readonly raw?: string;
 }
 
-export async function finishAttempt(db: Db, postingId: number, attempt: number, now: number, result: AttemptResult): Promise<void> {
-  await db
-    .updateTable('posting_attempts')
-    .set({ finished_at: now, outcome: result.outcome, error_kind: result.errorKind ?? null, vendor_code: result.vendorCode ?? null, http_status: result.httpStatus ?? null, detail: result.detail ?? null, raw: result.raw ?? null })
-    .where('posting_id', '=', postingId)
-    .where('attempt', '=', attempt)
-    .execute();
+/** One call to the ERP made during a claim: the first was recorded at claim time, later ones were not. */
+export interface AttemptRecord extends AttemptResult {
+  readonly attempt?: number;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+function attemptColumns(result: AttemptResult | undefined) {
+  return { error_kind: result?.errorKind ?? null, vendor_code: result?.vendorCode ?? null, http_status: result?.httpStatus ?? null, detail: result?.detail ?? null, raw: result?.raw ?? null };
+}
+
+/** Records the calls of one claim, in the transaction that records how the posting ended. */
+export async function recordAttempts(tx: Tx, postingId: number, records: readonly AttemptRecord[]): Promise<void> {
+  for (const record of records) {
+    if (record.attempt !== undefined) {
+      await tx
+        .updateTable('posting_attempts')
+        .set({ finished_at: record.finishedAt, outcome: record.outcome, ...attemptColumns(record) })
+        .where('posting_id', '=', postingId)
+        .where('attempt', '=', record.attempt)
+        .execute();
+    } else {
+      await insertAttempt(tx, postingId, record.finishedAt, record);
+    }
+  }
 }
 
 export async function findJournalPosting(tx: Tx | Db, reportId: string, revision: number, target: string): Promise<PostingRow | undefined> {
