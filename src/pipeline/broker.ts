@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { claimMessages, completeMessage, releaseMessage, type OutboxMessage } from '../store/outbox.ts';
 import type { Store, Tx } from '../store/db.ts';
 import type { Clock } from './clock.ts';
+import { createWorkerLoop } from './worker-loop.ts';
 
 /**
  * Handles one message. A handler that writes in a transaction passes it to `completeIn`, so the
@@ -34,10 +35,6 @@ export interface OutboxBrokerOptions {
 
 export function createOutboxBroker(store: Store, clock: Clock, logger: Logger, options: OutboxBrokerOptions): Broker {
   const handlers = new Map<string, MessageHandler>();
-  let running = false;
-  let wake: (() => void) | undefined;
-  let pending = false;
-  let loop: Promise<void> | undefined;
 
   async function deliver(message: OutboxMessage): Promise<void> {
     const handler = handlers.get(message.topic);
@@ -59,46 +56,24 @@ export function createOutboxBroker(store: Store, clock: Clock, logger: Logger, o
     }
   }
 
-  async function run(): Promise<void> {
-    while (running) {
-      pending = false;
-      let claimed: OutboxMessage[] = [];
-      try {
-        claimed = await claimMessages(store, clock.now(), [...handlers.keys()], options.batchSize, options.leaseMs);
-        for (const message of claimed) await deliver(message);
-      } catch (error) {
-        logger.error({ err: error }, 'outbox delivery loop failed; retrying after the poll interval');
-      }
-      if (claimed.length < options.batchSize && !pending && running) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, options.pollIntervalMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
+  async function step(): Promise<'busy' | 'idle'> {
+    try {
+      const claimed = await claimMessages(store, clock.now(), [...handlers.keys()], options.batchSize, options.leaseMs);
+      for (const message of claimed) await deliver(message);
+      return claimed.length < options.batchSize ? 'idle' : 'busy';
+    } catch (error) {
+      logger.error({ err: error }, 'outbox delivery loop failed; retrying after the poll interval');
+      return 'idle';
     }
   }
 
+  const loop = createWorkerLoop(step, options.pollIntervalMs);
   return {
     subscribe(topic, handler) {
       handlers.set(topic, handler);
     },
-    notify() {
-      pending = true;
-      wake?.();
-    },
-    start() {
-      if (running) return;
-      running = true;
-      loop = run();
-    },
-    async stop() {
-      running = false;
-      wake?.();
-      await loop;
-    },
+    notify: () => loop.notify(),
+    start: () => loop.start(),
+    stop: () => loop.stop(),
   };
 }

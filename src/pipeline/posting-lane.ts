@@ -13,6 +13,7 @@ import type { Store } from '../store/db.ts';
 import { claimPostings, type AttemptRecord, type ClaimedPosting, type PostingRow } from '../store/postings.ts';
 import type { Clock } from './clock.ts';
 import { finishPosting, type FinishedPosting, type PostingEnd } from './finish-posting.ts';
+import { createWorkerLoop } from './worker-loop.ts';
 import { createLanePolicy, durableRetryDelayMs, type RetrySettings } from './retry-policy.ts';
 
 export interface LaneSettings extends RetrySettings {
@@ -42,10 +43,6 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
   const { policy, breaker } = createLanePolicy(settings);
   const target = connector.target;
   const tasks = new Set<Promise<void>>();
-  let running = false;
-  let wake: (() => void) | undefined;
-  let pending = false;
-  let loop: Promise<void> | undefined;
 
   breaker.onStateChange((state) => {
     deps.metrics.circuitOpen.set({ target }, state === CircuitState.Open ? 1 : 0);
@@ -156,52 +153,25 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
     return found.status === 'found';
   }
 
-  async function run(): Promise<void> {
-    while (running) {
-      pending = false;
-      let claimed: ClaimedPosting[] = [];
-      try {
-        claimed = await claimPostings(deps.store, target, deps.clock.now(), connector.maxConcurrency - tasks.size, settings.leaseMs);
-      } catch (error) {
-        deps.logger.error({ err: error, target }, 'claiming postings failed; retrying after the poll interval');
-      }
-      for (const posting of claimed) {
-        const task: Promise<void> = handle(posting).finally(() => {
-          tasks.delete(task);
-          pending = true;
-          wake?.();
-        });
-        tasks.add(task);
-      }
-      if (!pending && running && (claimed.length === 0 || tasks.size >= connector.maxConcurrency)) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, settings.pollIntervalMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
+  async function step(): Promise<'busy' | 'idle'> {
+    let claimed: ClaimedPosting[] = [];
+    try {
+      claimed = await claimPostings(deps.store, target, deps.clock.now(), connector.maxConcurrency - tasks.size, settings.leaseMs);
+    } catch (error) {
+      deps.logger.error({ err: error, target }, 'claiming postings failed; retrying after the poll interval');
     }
-    await Promise.allSettled([...tasks]);
+    for (const posting of claimed) {
+      const task: Promise<void> = handle(posting).finally(() => {
+        tasks.delete(task);
+        loop.notify();
+      });
+      tasks.add(task);
+    }
+    return claimed.length === 0 || tasks.size >= connector.maxConcurrency ? 'idle' : 'busy';
   }
 
-  return {
-    target,
-    notify() {
-      pending = true;
-      wake?.();
-    },
-    start() {
-      if (running) return;
-      running = true;
-      loop = run();
-    },
-    async stop() {
-      running = false;
-      wake?.();
-      await loop;
-    },
-  };
+  const loop = createWorkerLoop(step, settings.pollIntervalMs, async () => {
+    await Promise.allSettled([...tasks]);
+  });
+  return { target, notify: () => loop.notify(), start: () => loop.start(), stop: () => loop.stop() };
 }
