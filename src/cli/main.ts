@@ -74,7 +74,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
 function reportCliError(error: unknown): number {
   const e = error as { code?: string; exitCode?: number; message?: string };
   if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
-    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : (e.exitCode ?? 2);
+    // Commander sets the exit code itself: 0 for --help, help and --version, 1 when it shows the help
+    // because no command was given.
+    return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? (e.exitCode ?? 0) : (e.exitCode ?? 2);
   }
   if (error instanceof AppError) {
     process.stderr.write(`finsync: ${error.code}: ${error.message}\n`);

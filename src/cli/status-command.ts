@@ -24,7 +24,7 @@ export async function runStatusCommand(opts: { json: boolean }): Promise<number>
     };
     if (opts.json) process.stdout.write(`${JSON.stringify(status)}\n`);
     else {
-      process.stdout.write(`store: ${status.store}\nschema: version ${schemaVersion} (this finsync knows ${KNOWN_SCHEMA_VERSION})${ready ? '' : ' - run `finsync migrate`'}\n`);
+      process.stdout.write(`store: ${status.store}\nschema: version ${schemaVersion} (this finsync knows ${KNOWN_SCHEMA_VERSION})${ready ? '' : schemaVersion > KNOWN_SCHEMA_VERSION ? ' - upgrade finsync before running it against this database' : ' - run `finsync migrate`'}\n`);
       process.stdout.write(`reports: ${states.reports} ${JSON.stringify(states.byState)}\n`);
       for (const p of status.postings) process.stdout.write(`postings ${p.target} ${p.state}: ${p.count}\n`);
       process.stdout.write(`messages pending: ${status.pendingMessages}\n`);

@@ -1,0 +1,285 @@
+// Proves that the installed `finsync` bin works as a user runs it: migrate, apikey create (only the key's hash is stored), status --json and demo (on SQLite, and on PostgreSQL with faults, leaving no schema behind) succeed with consistent output, and bad arguments or a database newer than this finsync fail with a non-zero exit and a message naming the problem.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import SQLiteDatabase from 'better-sqlite3';
+import pg from 'pg';
+import { KNOWN_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrate.ts';
+import { POSTGRES_URL, storeKinds } from '../support/stores.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/finsync.js', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+interface RunOptions {
+  readonly cwd?: string;
+  readonly env?: Record<string, string>;
+  readonly timeoutMs?: number;
+  /** Called with the child's pid once it is started (the pid is the demo's process id). */
+  readonly onStart?: (pid: number) => void;
+}
+
+/** The environment of a user's shell, without any finsync setting, plus `extra`. */
+function userEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name === 'DATABASE_URL' || name.startsWith('FINSYNC_') || name.startsWith('NODE_TEST')) continue;
+    env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs `node bin/finsync.js ...args` as a user would and collects its output. */
+function runFinsync(args: readonly string[], options: RunOptions & { env: Record<string, string> }): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? REPO_ROOT, env: userEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    if (child.pid !== undefined) options.onStart?.(child.pid);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`finsync ${args.join(' ')} did not finish within ${options.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 30_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+function explain(r: RunResult): string {
+  return `exit ${r.code} (signal ${r.signal})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+}
+
+const SUMMARY_KEYS = ['reports', 'posted', 'quarantined', 'quarantineReasons', 'duplicatesPrevented', 'erpDocuments', 'erpDuplicates', 'reversals', 'unbalanced', 'lagMsP50', 'lagMsP99', 'elapsedMs'];
+
+/** Checks the demo's --json output: its last line is the summary, and the figures are consistent. */
+function checkDemoSummary(r: RunResult, reports: number): Record<string, unknown> {
+  assert.equal(r.code, 0, explain(r));
+  const lines = r.stdout.split('\n').filter((line) => line.trim() !== '');
+  assert.ok(lines.length > 0, `no output: ${explain(r)}`);
+  const summary = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
+  assert.ok(summary !== null && typeof summary === 'object' && !Array.isArray(summary), 'the last line is one JSON object');
+  assert.deepEqual(Object.keys(summary).sort(), [...SUMMARY_KEYS].sort());
+  for (const key of SUMMARY_KEYS.filter((k) => k !== 'quarantineReasons')) {
+    assert.equal(typeof summary[key], 'number', `${key} is a number`);
+    assert.ok(Number.isInteger(summary[key]) && (summary[key] as number) >= 0, `${key} is a whole number >= 0, got ${String(summary[key])}`);
+  }
+  const reasons = summary.quarantineReasons as Record<string, unknown>;
+  assert.ok(reasons !== null && typeof reasons === 'object' && !Array.isArray(reasons), 'quarantineReasons is an object');
+  for (const [code, n] of Object.entries(reasons)) {
+    assert.match(code, /^[A-Z][A-Z0-9_]+$/, 'reasons are error codes');
+    assert.equal(typeof n, 'number');
+  }
+  const s = summary as Record<string, number>;
+  assert.equal(s.reports, reports);
+  assert.equal(s.posted + s.quarantined, s.reports, 'every report ends posted or quarantined');
+  assert.equal(Object.values(reasons as Record<string, number>).reduce((a, b) => a + b, 0), s.quarantined, 'every quarantined report has a reason');
+  assert.equal(s.erpDuplicates, 0, 'no external id was posted twice');
+  assert.equal(s.unbalanced, 0, 'every journal balances');
+  assert.ok(s.erpDocuments >= s.posted, 'each posted report has an ERP document');
+  assert.ok(s.lagMsP50 <= s.lagMsP99);
+  return summary;
+}
+
+/** Files the demo left in its working directory's .finsync folder (its log, and no database unless --keep). */
+function demoLeftovers(cwd: string): string[] {
+  const dir = join(cwd, '.finsync');
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+const tempDirs: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+const pgKind = (await storeKinds()).find((k) => k.kind === 'postgres');
+
+describe('the finsync command line', { concurrency: true }, () => {
+  after(() => {
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('on one SQLite file, in order: migrate, migrate again, apikey create, status', { concurrency: false }, () => {
+    let dir: string;
+    let env: Record<string, string>;
+    before(() => {
+      dir = tempDir('finsync-cli-');
+      env = { FINSYNC_SQLITE_FILE: join(dir, 'cli.db'), FINSYNC_LOG_LEVEL: 'silent' };
+    });
+
+    test('migrate creates the schema and says which version it reached', async () => {
+      const r = await runFinsync(['migrate'], { env });
+      assert.equal(r.code, 0, explain(r));
+      assert.match(r.stdout, new RegExp(`from version 0 to ${KNOWN_SCHEMA_VERSION}\\b`));
+      for (const m of MIGRATIONS) assert.ok(r.stdout.includes(`${String(m.version).padStart(3, '0')}-${m.name}`), `names migration ${m.name}: ${r.stdout}`);
+      assert.ok(existsSync(join(dir, 'cli.db')), 'the SQLite file is where FINSYNC_SQLITE_FILE says');
+    });
+
+    test('a second migrate says there is nothing to do', async () => {
+      const r = await runFinsync(['migrate'], { env });
+      assert.equal(r.code, 0, explain(r));
+      assert.match(r.stdout, new RegExp(`schema version ${KNOWN_SCHEMA_VERSION}; nothing to do`));
+    });
+
+    test('apikey create prints one key on stdout and stores only its SHA-256 hash', async () => {
+      const r = await runFinsync(['apikey', 'create', '--name', 'ci-test'], { env });
+      assert.equal(r.code, 0, explain(r));
+      assert.match(r.stdout, /^fsk_[A-Za-z0-9_-]{20,}\n$/, 'stdout is exactly one line holding the key');
+      const key = r.stdout.trim();
+      assert.ok(!r.stderr.includes(key), 'the key is printed once, on stdout only');
+
+      const file = join(dir, 'cli.db');
+      const db = new SQLiteDatabase(file, { readonly: true });
+      try {
+        const rows = db.prepare('SELECT name, key_hash, revoked_at FROM api_keys').all() as { name: string; key_hash: string; revoked_at: number | null }[];
+        assert.deepEqual(rows, [{ name: 'ci-test', key_hash: createHash('sha256').update(key).digest('hex'), revoked_at: null }]);
+        // The key itself is in no column of any table.
+        const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+        for (const { name } of tables) {
+          const dump = JSON.stringify(db.prepare(`SELECT * FROM "${name}"`).all());
+          assert.ok(!dump.includes(key), `table ${name} does not hold the key`);
+        }
+      } finally {
+        db.close();
+      }
+      // Nor anywhere in the database files on disk.
+      for (const suffix of ['', '-wal']) {
+        if (existsSync(file + suffix)) assert.ok(!readFileSync(file + suffix).includes(key), `${file}${suffix} does not hold the key`);
+      }
+    });
+
+    test('status --json reports the schema version and the state of the store', async () => {
+      const r = await runFinsync(['status', '--json'], { env });
+      assert.equal(r.code, 0, explain(r));
+      const status = JSON.parse(r.stdout) as { schemaVersion: number; knownSchemaVersion: number; store: string; reports: { reports: number }; postings: unknown[]; pendingMessages: number };
+      assert.equal(status.schemaVersion, KNOWN_SCHEMA_VERSION);
+      assert.equal(status.knownSchemaVersion, KNOWN_SCHEMA_VERSION);
+      assert.equal(status.store, join(dir, 'cli.db'));
+      assert.equal(status.reports.reports, 0);
+      assert.deepEqual(status.postings, []);
+      assert.equal(status.pendingMessages, 0);
+    });
+  });
+
+  test('apikey create without --name fails, naming --name', async () => {
+    const dir = tempDir('finsync-cli-');
+    const r = await runFinsync(['apikey', 'create'], { env: { FINSYNC_SQLITE_FILE: join(dir, 'cli.db'), FINSYNC_LOG_LEVEL: 'silent' } });
+    assert.notEqual(r.code, 0, explain(r));
+    assert.match(r.stderr, /--name\b/);
+    assert.equal(r.stdout, '', 'no key is printed');
+    assert.ok(!existsSync(join(dir, 'cli.db')), 'nothing was written');
+  });
+
+  test('migrate against a database newer than this finsync fails with SCHEMA_TOO_NEW and changes nothing', async () => {
+    const dir = tempDir('finsync-cli-');
+    const file = join(dir, 'future.db');
+    const db = new SQLiteDatabase(file);
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+    db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(KNOWN_SCHEMA_VERSION + 1, 'from-the-future', 1);
+    db.close();
+    const r = await runFinsync(['migrate'], { env: { FINSYNC_SQLITE_FILE: file, FINSYNC_LOG_LEVEL: 'silent' } });
+    assert.equal(r.code, 2, explain(r));
+    assert.match(r.stderr, /SCHEMA_TOO_NEW/);
+    assert.match(r.stderr, new RegExp(`version ${KNOWN_SCHEMA_VERSION + 1}\\b`));
+    const check = new SQLiteDatabase(file, { readonly: true });
+    try {
+      const tables = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((t) => t.name);
+      assert.deepEqual(tables, ['schema_migrations'], 'no migration ran');
+    } finally {
+      check.close();
+    }
+    // status shows the mismatch and points at the fix: upgrading finsync, not migrating.
+    const status = await runFinsync(['status'], { env: { FINSYNC_SQLITE_FILE: file, FINSYNC_LOG_LEVEL: 'silent' } });
+    assert.equal(status.code, 0, explain(status));
+    assert.match(status.stdout, new RegExp(`schema: version ${KNOWN_SCHEMA_VERSION + 1} \\(this finsync knows ${KNOWN_SCHEMA_VERSION}\\)`));
+    assert.match(status.stdout, /upgrade finsync/);
+    assert.doesNotMatch(status.stdout, /finsync migrate/);
+  });
+
+  for (const value of ['0', 'abc']) {
+    test(`demo --reports ${value} fails with exit code 1 or 2, naming --reports`, async () => {
+      const cwd = tempDir('finsync-cli-demo-');
+      const r = await runFinsync(['demo', '--reports', value], { cwd, env: { FINSYNC_LOG_LEVEL: 'silent' } });
+      assert.ok(r.code === 1 || r.code === 2, explain(r));
+      assert.match(r.stderr, /--reports\b/);
+      assert.deepEqual(demoLeftovers(cwd), [], 'the demo did not start');
+    });
+  }
+
+  test('--help prints the commands and succeeds; no command at all prints them and fails', async () => {
+    const [help, none] = await Promise.all([runFinsync(['--help'], { env: { FINSYNC_LOG_LEVEL: 'silent' } }), runFinsync([], { env: { FINSYNC_LOG_LEVEL: 'silent' } })]);
+    assert.equal(help.code, 0, explain(help));
+    for (const command of ['demo', 'serve', 'migrate', 'status', 'apikey']) assert.match(help.stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
+    assert.notEqual(none.code, 0, `a script running \`finsync $EMPTY\` must see a failure: ${explain(none)}`);
+    assert.match(none.stderr, /Usage: finsync/);
+  });
+
+  test('an unknown command fails', async () => {
+    const r = await runFinsync(['nosuchcommand'], { env: { FINSYNC_LOG_LEVEL: 'silent' } });
+    assert.notEqual(r.code, 0, explain(r));
+    assert.match(r.stderr, /nosuchcommand/);
+  });
+
+  test('demo on SQLite from another working directory prints consistent figures and removes its database', { timeout: 90_000 }, async () => {
+    // The bin is invoked by absolute path from a directory outside the repository: tsx must still load the sources.
+    const cwd = tempDir('finsync-cli-demo-');
+    const sqliteFile = join(cwd, 'configured.db');
+    const r = await runFinsync(['demo', '--reports', '40', '--seed', '3', '--json'], { cwd, env: { FINSYNC_SQLITE_FILE: sqliteFile, FINSYNC_LOG_LEVEL: 'silent' }, timeoutMs: 80_000 });
+    checkDemoSummary(r, 40);
+    assert.deepEqual(demoLeftovers(cwd), ['demo.log'], 'the demo database was removed; only the log is left');
+    assert.ok(!existsSync(sqliteFile), 'the demo does not touch FINSYNC_SQLITE_FILE');
+  });
+
+  test('demo --faults on PostgreSQL prints consistent figures and drops its schema', { skip: pgKind?.skip ?? 'no PostgreSQL store kind', timeout: 90_000 }, async () => {
+    const cwd = tempDir('finsync-cli-demo-');
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      const demoSchemas = async (pid: number) =>
+        (await client.query<{ schema_name: string }>('SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE $1', [`finsync\\_demo\\_%\\_${pid}`])).rows.map((row) => row.schema_name);
+      let pid = 0;
+      let seenDuringRun: string[] = [];
+      let running = true;
+      // Watch for the demo's schema while it runs, so the check afterwards is known to look for the right name.
+      const watcher = (async () => {
+        while (running) {
+          if (pid !== 0 && seenDuringRun.length === 0) seenDuringRun = await demoSchemas(pid);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      const r = await runFinsync(['demo', '--reports', '20', '--faults', '--json'], {
+        cwd,
+        env: { DATABASE_URL: POSTGRES_URL, FINSYNC_LOG_LEVEL: 'silent' },
+        timeoutMs: 80_000,
+        onStart: (childPid) => (pid = childPid),
+      }).finally(() => (running = false));
+      await watcher;
+      checkDemoSummary(r, 20);
+      assert.equal(seenDuringRun.length, 1, `the demo ran in its own schema finsync_demo_<time>_${pid}`);
+      assert.deepEqual(await demoSchemas(pid), [], 'the demo schema is dropped afterwards');
+      assert.deepEqual(demoLeftovers(cwd), ['demo.log']);
+    } finally {
+      await client.end();
+    }
+  });
+});
