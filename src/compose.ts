@@ -60,7 +60,10 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config);
   const store = options.store ?? (await openConfiguredStore(config));
-  await migrate(store, clock.now);
+  await migrate(store, clock.now).catch(async (error: unknown) => {
+    if (!options.store) await store.close();
+    throw error;
+  });
   const metrics = createMetrics({ defaultMetrics: true });
   const lanes = new Map<string, PostingLane>();
   const laneSettings = {

@@ -80,5 +80,9 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     const key = first?.instancePath.replace(/^\//, '') as keyof Config;
     throw new AppError('CONFIG_INVALID', { detail: `${ENV_NAMES[key] ?? key} ${first?.message ?? 'is invalid'}` });
   }
-  return Object.freeze(raw as Config);
+  const config = raw as Config;
+  if (config.retryDelayMs > config.retryDelayMsMax) {
+    throw new AppError('CONFIG_INVALID', { detail: `FINSYNC_RETRY_DELAY_MS (${config.retryDelayMs}) must not exceed FINSYNC_RETRY_DELAY_MS_MAX (${config.retryDelayMsMax})` });
+  }
+  return Object.freeze(config);
 }

@@ -130,3 +130,8 @@ test('overrides apply over the environment and are checked too', () => {
   assert.equal(loadConfig({ FINSYNC_POLL_INTERVAL_MS: '1000' }, { pollIntervalMs: 25 }).pollIntervalMs, 25);
   assert.throws(() => loadConfig({}, { pollIntervalMs: 1 }), (error: unknown) => error instanceof AppError && error.code === 'CONFIG_INVALID');
 });
+
+test('a first retry delay longer than the longest retry delay is refused', () => {
+  assertRefused({ FINSYNC_RETRY_DELAY_MS: '5000', FINSYNC_RETRY_DELAY_MS_MAX: '1000' }, 'FINSYNC_RETRY_DELAY_MS');
+  assert.equal(loadConfig({ FINSYNC_RETRY_DELAY_MS: '1000', FINSYNC_RETRY_DELAY_MS_MAX: '1000' }).retryDelayMs, 1000);
+});

@@ -2,12 +2,6 @@
  * The `finsync` command line: argument parsing only; each command lives in its own file.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { AppError } from '../errors.ts';
-import { runDemoCommand } from './demo-command.ts';
-import { runServeCommand } from './serve-command.ts';
-import { runMigrateCommand } from './migrate-command.ts';
-import { runStatusCommand } from './status-command.ts';
-import { runApiKeyCreateCommand } from './apikey-command.ts';
 
 function parseBoundedInt(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -34,26 +28,27 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--json', 'print one JSON line with the figures instead of the human summary', false)
     .option('--keep', 'keep the demo database afterwards', false)
     .action(async (opts) => {
-      exitCode = await runDemoCommand(opts);
+      // Each command loads its own modules, so `finsync help` or a typo answers at once.
+      exitCode = await (await import('./demo-command.ts')).runDemoCommand(opts);
     });
   program
     .command('serve')
     .description('Run the hub: HTTP API and workers')
     .action(async () => {
-      exitCode = await runServeCommand();
+      exitCode = await (await import('./serve-command.ts')).runServeCommand();
     });
   program
     .command('migrate')
     .description('Apply database migrations')
     .action(async () => {
-      exitCode = await runMigrateCommand();
+      exitCode = await (await import('./migrate-command.ts')).runMigrateCommand();
     });
   program
     .command('status')
     .description('Show the schema version and how many reports and postings are in each state')
     .option('--json', 'print JSON', false)
     .action(async (opts) => {
-      exitCode = await runStatusCommand(opts);
+      exitCode = await (await import('./status-command.ts')).runStatusCommand(opts);
     });
   const apikey = program.command('apikey').description('Manage API keys');
   apikey
@@ -61,7 +56,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .description('Create an API key; it is printed once and only its hash is stored')
     .requiredOption('--name <name>', 'who or what uses the key')
     .action(async (opts) => {
-      exitCode = await runApiKeyCreateCommand(opts);
+      exitCode = await (await import('./apikey-command.ts')).runApiKeyCreateCommand(opts);
     });
   try {
     await program.parseAsync(argv as string[]);
@@ -78,8 +73,9 @@ function reportCliError(error: unknown): number {
     // because no command was given.
     return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? (e.exitCode ?? 0) : (e.exitCode ?? 2);
   }
-  if (error instanceof AppError) {
-    process.stderr.write(`finsync: ${error.code}: ${error.message}\n`);
+  if (error instanceof Error && error.name === 'AppError') {
+    const appError = error as Error & { code: string };
+    process.stderr.write(`finsync: ${appError.code}: ${appError.message}\n`);
     return 2;
   }
   process.stderr.write(`finsync: ${(error as Error).stack ?? String(error)}\n`);

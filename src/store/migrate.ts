@@ -34,7 +34,24 @@ export async function currentSchemaVersion(store: Store): Promise<number> {
   return Number(row?.version ?? 0);
 }
 
+/** Arbitrary but fixed: the PostgreSQL advisory lock that lets one process at a time migrate. */
+const MIGRATION_LOCK_ID = 4_242_001;
+
 export async function migrate(store: Store, now: () => number = Date.now): Promise<MigrationReport> {
+  if (store.caps.kind === 'sqlite') return migrateLocked(store, now);
+  // Several processes may start at once against one PostgreSQL: the first migrates, the others
+  // wait for it and then find nothing left to do.
+  return store.db.connection().execute(async (connection) => {
+    await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK_ID})`.execute(connection);
+    try {
+      return await migrateLocked({ ...store, db: connection }, now);
+    } finally {
+      await sql`SELECT pg_advisory_unlock(${MIGRATION_LOCK_ID})`.execute(connection);
+    }
+  });
+}
+
+async function migrateLocked(store: Store, now: () => number): Promise<MigrationReport> {
   const from = await currentSchemaVersion(store);
   if (from > KNOWN_SCHEMA_VERSION) throw new AppError('SCHEMA_TOO_NEW', { found: from, known: KNOWN_SCHEMA_VERSION });
   const applied: string[] = [];

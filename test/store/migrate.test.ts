@@ -108,6 +108,19 @@ for (const { kind, skip } of kinds) {
       }
     });
 
+    test('processes migrating one database at once: exactly one applies each migration, none fails', async () => {
+      const storage = createTestStorage(kind);
+      const stores = [await storage.open(), ...(kind === 'postgres' ? [await storage.open(), await storage.open()] : [])];
+      try {
+        const reports = await Promise.all(stores.map((s) => migrate(s, () => 1_000)));
+        assert.deepEqual(reports.flatMap((r) => r.applied).sort(), MIGRATIONS.map(migrationName).sort());
+        assert.equal(await currentSchemaVersion(stores[0]), KNOWN_SCHEMA_VERSION);
+      } finally {
+        for (const s of stores) await s.close();
+        await storage.cleanup();
+      }
+    });
+
     test('a migrated store reopened is not migrated again', async () => {
       const storage = createTestStorage(kind);
       try {
