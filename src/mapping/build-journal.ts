@@ -51,7 +51,7 @@ function buildJournal(
   mapping: EntityMapping,
   version: string,
   report: ExpenseReport,
-  taxRateBp: (code: string) => number | undefined,
+  taxRateBp: (code: string, date: string) => number | undefined,
 ): MapResult {
   const entries: SignedEntry[] = [];
   const credits = new Map<string, number>();
@@ -129,11 +129,11 @@ function reclaimableTax(
   line: ExpenseLine,
   grossMinor: number,
   reportCurrency: string,
-  taxRateBp: (code: string) => number | undefined,
+  taxRateBp: (code: string, date: string) => number | undefined,
 ): { account: string; amountMinor: number } | { code: 'MD_TAX_CODE_UNKNOWN'; params: Record<string, string> } {
   if (!line.tax) return { account: '', amountMinor: 0 };
   const tax = mapping.taxCodes[line.tax.code];
-  const rateBp = taxRateBp(line.tax.code);
+  const rateBp = taxRateBp(line.tax.code, line.date);
   if (!tax || rateBp === undefined) return { code: 'MD_TAX_CODE_UNKNOWN', params: { taxCode: line.tax.code, entity: mapping.entity } };
   const taxMinor = line.tax.amount
     ? toReportCurrency(line.tax.amount, line, reportCurrency)

@@ -36,7 +36,8 @@ export type MapResult =
 
 /** Turns a validated report into a journal for its entity. */
 export interface Mapper {
-  mapReport(report: ExpenseReport, taxRateBp: (code: string) => number | undefined): MapResult;
+  /** `taxRateBp` gives a tax code's rate as it was on a date (the line's expense date). */
+  mapReport(report: ExpenseReport, taxRateBp: (code: string, date: string) => number | undefined): MapResult;
   /** Every GL account a mapping refers to, so validation can check it exists and is postable. */
   accountsUsed(report: ExpenseReport): readonly string[];
 }

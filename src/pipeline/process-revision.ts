@@ -79,8 +79,8 @@ function buildForReport(deps: ProcessDeps, report: ExpenseReport): Built {
   if (!mapper || !deps.reference.entity(report.entity)) return { code: 'MD_ENTITY_UNKNOWN', params: { entity: report.entity } };
   const findings = validateReport(report, deps.reference, mapper.accountsUsed(report));
   if (findings.length > 0) return { code: findings[0].code, params: findings[0].params, findings };
-  const rateOf = (code: string) => {
-    const found = deps.reference.taxCode(report.entity, code, report.approvedAt.slice(0, 10));
+  const rateOf = (code: string, date: string) => {
+    const found = deps.reference.taxCode(report.entity, code, date);
     return found.found ? found.record.rateBp : undefined;
   };
   const mapped = mapper.mapReport(report, rateOf);

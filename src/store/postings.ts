@@ -11,7 +11,8 @@ export type ClaimedPosting = PostingRow & { readonly attempt: number };
 
 /**
  * Claims due postings of one target, oldest first, skipping any posting whose report still has an
- * earlier posting queued or in flight: revisions (and their reversals) post in order. A posting
+ * earlier posting queued or in flight on the same target: revisions (and their reversals) post in
+ * order there, and a target that is down never holds back another. A posting
  * whose lease expired was in flight when its worker died, so its outcome is unknown. In the same
  * transaction each claim records its first attempt as "sending": the intent, before the call.
  */
@@ -25,7 +26,7 @@ export async function claimPostings(store: Store, target: string, now: number, l
         SELECT p.id FROM postings p
         WHERE p.target = ${target} AND p.state IN ('queued', 'posting')
           AND ((p.state = 'queued' AND p.next_attempt_at <= ${now}) OR (p.state = 'posting' AND p.lease_until < ${now}))
-          AND NOT EXISTS (SELECT 1 FROM postings e WHERE e.report_id = p.report_id AND e.id < p.id AND e.state IN ('queued', 'posting'))
+          AND NOT EXISTS (SELECT 1 FROM postings e WHERE e.report_id = p.report_id AND e.target = p.target AND e.id < p.id AND e.state IN ('queued', 'posting'))
         ORDER BY p.id LIMIT ${limit} ${sql.raw(store.caps.claimLockSuffix)}
       )
       RETURNING *`.execute(tx);

@@ -1,8 +1,8 @@
 /**
  * Validation v0: every record a report points at exists and is active for its entity on the
- * expense date (the report's approval date for the employee). Each finding names the record, so a
- * quarantine says exactly what to fix. The master-data hub of a later issue implements the same
- * `ReferenceData` interface.
+ * expense date of each line (GL accounts on the approval date, which is the posting date). Each
+ * finding names the record, so a quarantine says exactly what to fix. The master-data hub of a
+ * later issue implements the same `ReferenceData` interface.
  */
 import type { ExpenseReport } from '../domain/report.ts';
 import type { ErrorCode } from '../errors.ts';

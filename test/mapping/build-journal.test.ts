@@ -438,3 +438,15 @@ describe('buildJournal: generated reports', () => {
     assert.ok(refusedTotals > 0, 'no total was ever refused');
   });
 });
+
+test('the tax rate is taken as it was on each line\'s expense date, not on the approval date', () => {
+  // A rate change on 2026-07-01 (19% before, 16% after); the report is approved after the change.
+  const rateOn = (code: string, date: string) => (code === 'DE19' ? (date < '2026-07-01' ? 1900 : 1600) : sampleRateBp(code));
+  const input = reportInput(
+    [line({ date: '2026-06-30', amount: { value: '119.00', currency: 'EUR' }, tax: { code: 'DE19' } }), line({ lineId: 'L2', date: '2026-07-01', amount: { value: '116.00', currency: 'EUR' }, tax: { code: 'DE19' } })],
+    { approvedAt: '2026-07-10T10:00:00.000Z' },
+  );
+  const journal = journalOf(createTableMapper(DE01).mapReport(normalizeReport(input), rateOn));
+  const inputTax = journal.lines.filter((l) => l.account === '1410').map((l) => l.debitMinor);
+  assert.deepEqual(inputTax, [1900, 1600]);
+});

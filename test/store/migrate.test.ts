@@ -250,6 +250,13 @@ for (const { kind, skip } of kinds) {
       assert.deepEqual((await claimPostings(store, target, now + 10_003, 100, lease)).map((p) => p.id), [c2]);
     });
 
+    test('an open posting on one target never holds back the same report on another target', async () => {
+      const now = 2_000_000;
+      await insertPosting(store, { reportId: 'X', state: 'posting', leaseUntil: now + 100_000, attempts: 1, target: 'down-target' });
+      const other = await insertPosting(store, { reportId: 'X', revision: 2, state: 'queued', target: 'up-target' });
+      assert.deepEqual((await claimPostings(store, 'up-target', now, 10, 1_000)).map((p) => p.id), [other]);
+    });
+
     test('claimPostings claims due postings oldest first, up to the limit, for its own target only', async () => {
       const target = 'limit-target';
       const ids = [];
