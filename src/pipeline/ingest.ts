@@ -1,17 +1,18 @@
 /**
  * Ingest: stores checked events. In one transaction per request: the raw event in the inbox
- * (de-duplicated on source and id), its entry in the event log, the report revision, and the
+ * (de-duplicated on source and id), its entries in the event log, the report revision, and the
  * outbox message that starts processing. The sender gets its answer only after the commit.
+ *
+ * Per event it takes two or three statements (claim the report row, insert the inbox row, insert
+ * the revision); log entries and outbox messages of the whole request go in one statement each.
  */
 import { randomUUID } from 'node:crypto';
 import { hashJson } from '../domain/keys.ts';
 import { AppError } from '../errors.ts';
-import type { Store, Tx } from '../store/db.ts';
-import { appendLog } from '../store/event-log.ts';
-import { enqueueMessage } from '../store/outbox.ts';
+import { sql, type Store, type Tx } from '../store/db.ts';
+import { appendLog, type LogEntry } from '../store/event-log.ts';
 import type { ParsedEvent } from './parse-events.ts';
 import { TOPICS } from './topics.ts';
-import { lockReport } from './process-revision.ts';
 
 export interface IngestResult {
   readonly id: string;
@@ -21,79 +22,102 @@ export interface IngestResult {
   readonly reportId: string;
 }
 
+/** What one request writes besides its per-event rows, flushed once at the end. */
+interface Pending {
+  readonly log: LogEntry[];
+  readonly messages: { topic: string; key: string; payload: unknown }[];
+}
+
+interface ReportRow {
+  readonly source: string;
+  readonly latestRevision: number | undefined;
+  readonly correlationId: string;
+}
+
 export async function ingestEvents(store: Store, events: readonly ParsedEvent[], now: number): Promise<IngestResult[]> {
   return store.db.transaction().execute(async (tx) => {
+    const pending: Pending = { log: [], messages: [] };
     const results: IngestResult[] = [];
-    for (const event of events) results.push(await ingestOne(tx, store, event, now));
+    for (const event of events) results.push(await ingestOne(tx, store, event, now, pending));
+    await appendLog(tx, now, pending.log);
+    if (pending.messages.length > 0) {
+      await tx
+        .insertInto('outbox')
+        .values(pending.messages.map((m) => ({ topic: m.topic, message_key: m.key, payload: JSON.stringify(m.payload), available_at: now, attempts: 0, created_at: now, lease_until: null, done_at: null })))
+        .execute();
+    }
     return results;
   });
 }
 
-async function ingestOne(tx: Tx, store: Store, event: ParsedEvent, now: number): Promise<IngestResult> {
+async function ingestOne(tx: Tx, store: Store, event: ParsedEvent, now: number, pending: Pending): Promise<IngestResult> {
   const reportId = event.kind === 'report' ? event.report.reportId : event.recall.reportId;
   const revision = event.kind === 'report' ? event.report.revision : (event.recall.revision ?? null);
-  // Insert first and let the primary key arbitrate: two deliveries of one event racing in two
+  const report = event.kind === 'report' ? await claimReportRow(tx, store, event, now) : await lockReportRow(tx, store, reportId);
+  const correlationId = report?.correlationId ?? event.correlationId ?? randomUUID();
+  // Insert and let the primary key arbitrate: two deliveries of one event racing in two
   // transactions end as one insert and one repeat, never as an error.
   const inserted = await tx
     .insertInto('inbox')
-    .values({ source: event.source, event_id: event.id, type: event.type, body_hash: event.bodyHash, correlation_id: 'pending', report_id: reportId, revision, received_at: now, body: JSON.stringify(event.body) })
+    .values({ source: event.source, event_id: event.id, type: event.type, body_hash: event.bodyHash, correlation_id: correlationId, report_id: reportId, revision, received_at: now, body: JSON.stringify(event.body) })
     .onConflict((oc) => oc.columns(['source', 'event_id']).doNothing())
     .returning('event_id')
     .executeTakeFirst();
-  if (!inserted) return repeatOf(tx, event, reportId, now);
-  const latest = event.kind === 'report' ? await claimReportRow(tx, store, event, now) : await lockReport(tx, store, reportId);
-  const correlationId = (await reportCorrelationId(tx, reportId)) ?? event.correlationId ?? randomUUID();
-  await tx.updateTable('inbox').set({ correlation_id: correlationId }).where('source', '=', event.source).where('event_id', '=', event.id).execute();
-  await appendLog(tx, now, [{ correlationId, reportId, revision, kind: 'event.received', payload: { source: event.source, id: event.id, type: event.type } }]);
-  if (event.kind === 'report') await applyRevision(tx, event, latest, correlationId, now);
-  else await applyRecall(tx, event, latest !== undefined, correlationId, now);
+  if (!inserted) return repeatOf(tx, event, reportId, pending);
+  // Checked after the inbox, so a repeat answers as a repeat whatever its source.
+  if (report && report.source !== event.source) throw new AppError('REPORT_SOURCE_CONFLICT', { reportId, existingSource: report.source, source: event.source });
+  pending.log.push({ correlationId, reportId, revision, kind: 'event.received', payload: { source: event.source, id: event.id, type: event.type } });
+  if (event.kind === 'report') await applyRevision(tx, event, report?.latestRevision, correlationId, now, pending);
+  else await applyRecall(tx, event, report !== undefined, correlationId, now, pending);
   return { id: event.id, source: event.source, status: 'accepted', correlationId, reportId };
 }
 
-async function repeatOf(tx: Tx, event: ParsedEvent, reportId: string, now: number): Promise<IngestResult> {
+async function repeatOf(tx: Tx, event: ParsedEvent, reportId: string, pending: Pending): Promise<IngestResult> {
   const existing = await tx.selectFrom('inbox').select(['body_hash', 'correlation_id']).where('source', '=', event.source).where('event_id', '=', event.id).executeTakeFirstOrThrow();
   if (existing.body_hash !== event.bodyHash) throw new AppError('EVENT_ID_CONFLICT', { eventId: event.id, source: event.source });
-  await appendLog(tx, now, [{ correlationId: existing.correlation_id, reportId, kind: 'event.duplicate', payload: { source: event.source, id: event.id } }]);
+  pending.log.push({ correlationId: existing.correlation_id, reportId, kind: 'event.duplicate', payload: { source: event.source, id: event.id } });
   return { id: event.id, source: event.source, status: 'duplicate', correlationId: existing.correlation_id, reportId };
 }
 
 /**
- * Creates the report row if this is its first revision, else locks it, so revisions of one report
- * are applied one transaction at a time. Returns the latest revision known before this event
- * (undefined for a new report).
+ * Creates the report row with this event's revision if the report is new, else locks it, so
+ * revisions of one report are applied one transaction at a time. For an existing report,
+ * `latestRevision` is the latest revision known before this event.
  */
-async function claimReportRow(tx: Tx, store: Store, event: ParsedEvent & { kind: 'report' }, now: number): Promise<number | undefined> {
+async function claimReportRow(tx: Tx, store: Store, event: ParsedEvent & { kind: 'report' }, now: number): Promise<ReportRow | undefined> {
   const { report } = event;
+  const correlationId = event.correlationId ?? randomUUID();
   const created = await tx
     .insertInto('reports')
-    .values({ report_id: report.reportId, source: event.source, entity: report.entity, latest_revision: report.revision, recalled_at: null, created_at: now, updated_at: now })
+    .values({ report_id: report.reportId, source: event.source, entity: report.entity, latest_revision: report.revision, correlation_id: correlationId, recalled_at: null, created_at: now, updated_at: now })
     .onConflict((oc) => oc.column('report_id').doNothing())
     .returning('report_id')
     .executeTakeFirst();
-  if (created) return undefined;
-  await lockReport(tx, store, report.reportId);
-  const row = await tx.selectFrom('reports').select(['source', 'latest_revision']).where('report_id', '=', report.reportId).executeTakeFirstOrThrow();
-  if (row.source !== event.source) throw new AppError('REPORT_SOURCE_CONFLICT', { reportId: report.reportId, existingSource: row.source, source: event.source });
-  return row.latest_revision;
+  if (created) return { source: event.source, latestRevision: undefined, correlationId };
+  return lockReportRow(tx, store, report.reportId);
 }
 
-async function reportCorrelationId(tx: Tx, reportId: string): Promise<string | undefined> {
-  const row = await tx.selectFrom('revisions').select('correlation_id').where('report_id', '=', reportId).orderBy('revision').limit(1).executeTakeFirst();
-  return row?.correlation_id;
+async function lockReportRow(tx: Tx, store: Store, reportId: string): Promise<ReportRow | undefined> {
+  const result = await sql<{ source: string; latest_revision: number; correlation_id: string }>`
+    SELECT source, latest_revision, correlation_id FROM reports WHERE report_id = ${reportId} ${sql.raw(store.caps.rowLockSuffix)}`.execute(tx);
+  const row = result.rows[0];
+  return row && { source: row.source, latestRevision: Number(row.latest_revision), correlationId: row.correlation_id };
 }
 
-async function applyRevision(tx: Tx, event: ParsedEvent & { kind: 'report' }, latest: number | undefined, correlationId: string, now: number): Promise<void> {
+async function applyRevision(tx: Tx, event: ParsedEvent & { kind: 'report' }, latest: number | undefined, correlationId: string, now: number, pending: Pending): Promise<void> {
   const { report } = event;
   const log = { correlationId, reportId: report.reportId, revision: report.revision };
-  const same = await tx.selectFrom('revisions').select('report').where('report_id', '=', report.reportId).where('revision', '=', report.revision).executeTakeFirst();
-  if (same) {
-    if (hashJson(JSON.parse(same.report)) !== hashJson(report)) {
-      throw new AppError('REVISION_CONFLICT', { reportId: report.reportId, revision: report.revision, nextRevision: (latest ?? report.revision) + 1 });
+  if (latest !== undefined && report.revision <= latest) {
+    const same = await tx.selectFrom('revisions').select('report').where('report_id', '=', report.reportId).where('revision', '=', report.revision).executeTakeFirst();
+    if (same) {
+      if (hashJson(JSON.parse(same.report)) !== hashJson(report)) {
+        throw new AppError('REVISION_CONFLICT', { reportId: report.reportId, revision: report.revision, nextRevision: latest + 1 });
+      }
+      pending.log.push({ ...log, kind: 'revision.duplicate', payload: { eventId: event.id } });
+      return;
     }
-    await appendLog(tx, now, [{ ...log, kind: 'revision.duplicate', payload: { eventId: event.id } }]);
-    return;
   }
-  const approvedAt = Date.parse(event.report.approvedAt);
+  const approvedAt = Date.parse(report.approvedAt);
   const stale = latest !== undefined && report.revision < latest;
   await tx
     .insertInto('revisions')
@@ -115,24 +139,21 @@ async function applyRevision(tx: Tx, event: ParsedEvent & { kind: 'report' }, la
     })
     .execute();
   if (stale) {
-    await appendLog(tx, now, [{ ...log, kind: 'revision.superseded', payload: { reason: 'STALE_REVISION', latest } }]);
+    pending.log.push({ ...log, kind: 'revision.superseded', payload: { reason: 'STALE_REVISION', latest } });
     return;
   }
   if (latest !== undefined) {
     await tx.updateTable('reports').set({ latest_revision: report.revision, entity: report.entity, recalled_at: null, updated_at: now }).where('report_id', '=', report.reportId).execute();
   }
-  await enqueueMessage(tx, now, TOPICS.processRevision, report.reportId, { reportId: report.reportId, revision: report.revision });
+  pending.messages.push({ topic: TOPICS.processRevision, key: report.reportId, payload: { reportId: report.reportId, revision: report.revision } });
 }
 
-async function applyRecall(tx: Tx, event: ParsedEvent & { kind: 'recall' }, known: boolean, correlationId: string, now: number): Promise<void> {
+async function applyRecall(tx: Tx, event: ParsedEvent & { kind: 'recall' }, known: boolean, correlationId: string, now: number, pending: Pending): Promise<void> {
   const { recall } = event;
   if (!known) {
-    await appendLog(tx, now, [{ correlationId, reportId: recall.reportId, kind: 'recall.unknown-report', payload: { reason: recall.reason ?? null } }]);
+    pending.log.push({ correlationId, reportId: recall.reportId, kind: 'recall.unknown-report', payload: { reason: recall.reason ?? null } });
     return;
   }
-  // Like a revision, a recall may only come from the source that owns the report.
-  const owner = await tx.selectFrom('reports').select('source').where('report_id', '=', recall.reportId).executeTakeFirstOrThrow();
-  if (owner.source !== event.source) throw new AppError('REPORT_SOURCE_CONFLICT', { reportId: recall.reportId, existingSource: owner.source, source: event.source });
   await tx.updateTable('reports').set({ recalled_at: now, updated_at: now }).where('report_id', '=', recall.reportId).execute();
-  await enqueueMessage(tx, now, TOPICS.recallReport, recall.reportId, { reportId: recall.reportId, reason: recall.reason ?? null });
+  pending.messages.push({ topic: TOPICS.recallReport, key: recall.reportId, payload: { reportId: recall.reportId, reason: recall.reason ?? null } });
 }

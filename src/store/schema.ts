@@ -32,6 +32,8 @@ export interface ReportsTable {
   source: string;
   entity: string;
   latest_revision: number;
+  /** One correlation id per report, shared by all its events, revisions and postings. */
+  correlation_id: string;
   recalled_at: number | null;
   created_at: number;
   updated_at: number;

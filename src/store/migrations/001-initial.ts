@@ -12,6 +12,7 @@ export function initialSchema(caps: Capabilities): string[] {
        revision INTEGER, kind TEXT NOT NULL, payload TEXT NOT NULL)`,
     `CREATE INDEX event_log_report ON event_log (report_id, seq)`,
     `CREATE TABLE reports (report_id TEXT PRIMARY KEY, source TEXT NOT NULL, entity TEXT NOT NULL, latest_revision INTEGER NOT NULL,
+       correlation_id TEXT NOT NULL,
        recalled_at BIGINT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)`,
     `CREATE TABLE revisions (report_id TEXT NOT NULL, revision INTEGER NOT NULL, state TEXT NOT NULL, reason_code TEXT,
        reason_detail TEXT, correlation_id TEXT NOT NULL, approved_at BIGINT NOT NULL, received_at BIGINT NOT NULL,
