@@ -91,6 +91,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const broker = createOutboxBroker(store, clock, logger, {
     pollIntervalMs: config.pollIntervalMs,
     batchSize: 100,
+    concurrency: store.caps.parallelTransactions,
     leaseMs: config.leaseMs,
     redeliveryDelayMs: config.retryDelayMs,
     redeliveryDelayMsMax: config.retryDelayMsMax,

@@ -27,6 +27,8 @@ export interface Broker {
 export interface OutboxBrokerOptions {
   readonly pollIntervalMs: number;
   readonly batchSize: number;
+  /** Messages delivered at once; messages with the same key (one report) are always delivered in order. */
+  readonly concurrency: number;
   readonly leaseMs: number;
   /** Delay before a message whose handler threw is offered again, doubled per attempt up to the max. */
   readonly redeliveryDelayMs: number;
@@ -59,7 +61,7 @@ export function createOutboxBroker(store: Store, clock: Clock, logger: Logger, o
   async function step(): Promise<'busy' | 'idle'> {
     try {
       const claimed = await claimMessages(store, clock.now(), [...handlers.keys()], options.batchSize, options.leaseMs);
-      for (const message of claimed) await deliver(message);
+      await deliverInKeyOrder(claimed, options.concurrency, deliver);
       return claimed.length < options.batchSize ? 'idle' : 'busy';
     } catch (error) {
       logger.error({ err: error }, 'outbox delivery loop failed; retrying after the poll interval');
@@ -76,4 +78,18 @@ export function createOutboxBroker(store: Store, clock: Clock, logger: Logger, o
     start: () => loop.start(),
     stop: () => loop.stop(),
   };
+}
+
+/** Delivers messages with up to `concurrency` keys in parallel, each key's messages in order. */
+async function deliverInKeyOrder(messages: readonly OutboxMessage[], concurrency: number, deliver: (m: OutboxMessage) => Promise<void>): Promise<void> {
+  const byKey = new Map<string, OutboxMessage[]>();
+  for (const message of messages) byKey.set(message.key, [...(byKey.get(message.key) ?? []), message]);
+  const queues = [...byKey.values()];
+  let next = 0;
+  const worker = async () => {
+    while (next < queues.length) {
+      for (const message of queues[next++]) await deliver(message);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, queues.length)) }, worker));
 }
