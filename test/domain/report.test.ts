@@ -6,6 +6,7 @@ import { Compile } from 'typebox/compile';
 import { DomainError, type DomainErrorCode } from '../../src/domain/domain-error.ts';
 import { allocate } from '../../src/domain/money.ts';
 import { normalizeReport, ReportInputSchema, type LineInput, type ReportInput } from '../../src/domain/report.ts';
+import { sampleLine } from '../support/report-fixtures.ts';
 
 /** Run properties with a random seed (fast-check prints it on failure); FC_SEED=<n> replays one. */
 const FC_SEED = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) };
@@ -26,15 +27,7 @@ function assertDomainError(fn: () => unknown, code: DomainErrorCode, path: strin
 }
 
 function line(overrides: Partial<LineInput> = {}): LineInput {
-  return {
-    lineId: 'L1',
-    date: '2026-05-04',
-    category: 'LODGING',
-    amount: { value: '120.00', currency: 'EUR' },
-    paymentType: 'out_of_pocket',
-    allocations: [{ costCenter: 'DE4110', percent: '100' }],
-    ...overrides,
-  };
+  return sampleLine(overrides);
 }
 
 function report(lines: LineInput[], overrides: Partial<ReportInput> = {}): ReportInput {

@@ -8,6 +8,7 @@ import { normalizeReport, PAYMENT_TYPES, type ExpenseReport, type LineInput, typ
 import { createTableMapper } from '../../src/mapping/build-journal.ts';
 import type { EntityMapping, MapResult } from '../../src/mapping/entity-mapping.ts';
 import { SAMPLE_COMPANY, SAMPLE_MAPPINGS } from '../../src/demo/sample-company.ts';
+import { sampleLine } from '../support/report-fixtures.ts';
 
 /** Run properties with a random seed (fast-check prints it on failure); FC_SEED=<n> replays one. */
 const FC_SEED = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) };
@@ -29,15 +30,7 @@ const rateWithVat20 = (code: string) => (code === 'VAT20' ? 2000 : sampleRateBp(
 const RATE = { source: 'ECB', date: '2026-05-03' };
 
 function line(overrides: Partial<LineInput> = {}): LineInput {
-  return {
-    lineId: 'L1',
-    date: '2026-05-04',
-    category: 'LODGING',
-    amount: { value: '120.00', currency: 'EUR' },
-    paymentType: 'out_of_pocket',
-    allocations: [{ costCenter: 'DE4110', percent: '100' }],
-    ...overrides,
-  };
+  return sampleLine(overrides);
 }
 
 function reportInput(lines: LineInput[], overrides: Partial<ReportInput> = {}): ReportInput {

@@ -6,6 +6,7 @@ import { createReferenceData } from '../../src/masterdata/company.ts';
 import { createTableMapper } from '../../src/mapping/build-journal.ts';
 import { validateReport, type Finding } from '../../src/validation/validate-report.ts';
 import { CLOSED_COST_CENTER_SINCE, costCenterCode, employeeId, SAMPLE_COMPANY, SAMPLE_MAPPINGS } from '../../src/demo/sample-company.ts';
+import { sampleLine } from '../support/report-fixtures.ts';
 
 const reference = createReferenceData(SAMPLE_COMPANY);
 const DE01 = SAMPLE_MAPPINGS.find((m) => m.entity === 'DE01');
@@ -18,16 +19,7 @@ const ACTIVE_EMPLOYEE = employeeId('DE01', 1);
 const LEAVER = employeeId('DE01', 40);
 
 function line(overrides: Partial<LineInput> = {}): LineInput {
-  return {
-    lineId: 'L1',
-    date: '2026-05-04',
-    category: 'LODGING',
-    amount: { value: '119.00', currency: 'EUR' },
-    paymentType: 'out_of_pocket',
-    tax: { code: 'DE19' },
-    allocations: [{ costCenter: OPEN_CENTER, percent: '100' }],
-    ...overrides,
-  };
+  return sampleLine({ amount: { value: '119.00', currency: 'EUR' }, tax: { code: 'DE19' }, allocations: [{ costCenter: OPEN_CENTER, percent: '100' }], ...overrides });
 }
 
 function report(lines: LineInput[], overrides: Partial<ReportInput> = {}): ExpenseReport {
