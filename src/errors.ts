@@ -56,6 +56,7 @@ export const ERRORS = {
   MAP_CATEGORY_UNMAPPED: { status: 422, retryable: false, message: 'Expense category {category} has no expense account in entity {entity}. Add it to the entity mapping, then replay.' },
   MAP_PAYMENT_TYPE_UNMAPPED: { status: 422, retryable: false, message: 'Payment type {paymentType} has no credit account in entity {entity}. Add it to the entity mapping, then replay.' },
   REPORT_TOTAL_MISMATCH: { status: 422, retryable: false, message: 'The report total {expectedMinor} differs from the sum of its converted lines {actualMinor} by more than the rounding tolerance ({toleranceMinor}) in {currency}. Correct the report in the expense platform.' },
+  REPORT_NOTHING_TO_POST: { status: 422, retryable: false, message: 'Report {reportId} revision {revision} comes to zero on every line, so there is no journal to post. Check the amounts in the expense platform and send a corrected revision.' },
   JOURNAL_UNBALANCED: { status: 422, retryable: false, message: 'The journal for report {reportId} revision {revision} does not balance in {currency} (debits {debitMinor}, credits {creditMinor}). This is a defect in the mapping; report it.' },
   // --- pipeline: quarantine reasons (ERP) ---
   ERP_INVALID_REFERENCE: { status: 422, retryable: false, message: '{target} rejected {field} = {value}: {detail}. Fix or activate the record in the ERP (or the mapping), then replay.' },

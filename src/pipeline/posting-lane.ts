@@ -10,6 +10,7 @@ import { RETRYABLE_KINDS, type ConnectorError, type PostOutcome, type TargetConn
 import type { JournalEntry } from '../domain/journal.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/db.ts';
+import { appendLog } from '../store/event-log.ts';
 import { claimPostings, type AttemptRecord, type ClaimedPosting, type PostingRow } from '../store/postings.ts';
 import type { Clock } from './clock.ts';
 import { finishPosting, type FinishedPosting, type PostingEnd } from './finish-posting.ts';
@@ -150,7 +151,18 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
     if (original.unknown_outcome === 0) return false;
     const found = await connector.lookup(original.external_key);
     if (found.status === 'failed') throw new Error(`Looking up ${original.external_key} failed (${found.error.kind}); the reversal will be retried after its lease`);
-    return found.status === 'found';
+    if (found.status === 'absent') return false;
+    await recordFoundOriginal(posting, original.external_key, found.documentId);
+    return true;
+  }
+
+  /** The original was in the ERP after all: record it as posted, so finsync's books match the ERP's. */
+  async function recordFoundOriginal(reversal: PostingRow, externalKey: string, documentId: string): Promise<void> {
+    const now = deps.clock.now();
+    await deps.store.db.transaction().execute(async (tx) => {
+      await tx.updateTable('postings').set({ state: 'posted', document_id: documentId, posted_at: now, updated_at: now }).where('external_key', '=', externalKey).where('state', '!=', 'posted').execute();
+      await appendLog(tx, now, [{ correlationId: reversal.correlation_id, reportId: reversal.report_id, revision: reversal.revision, kind: 'posting.found-on-lookup', payload: { externalKey, documentId, target, by: 'reversal' } }]);
+    });
   }
 
   async function step(): Promise<'busy' | 'idle'> {

@@ -85,6 +85,7 @@ function buildForReport(deps: ProcessDeps, report: ExpenseReport): Built {
   };
   const mapped = mapper.mapReport(report, rateOf);
   if (!mapped.ok) return { code: mapped.code, params: mapped.params };
+  if (mapped.journal.lines.length === 0) return { code: 'REPORT_NOTHING_TO_POST', params: { reportId: report.reportId, revision: report.revision } };
   const balance = checkBalance(mapped.journal);
   if (!balance.balanced) {
     return { code: 'JOURNAL_UNBALANCED', params: { reportId: report.reportId, revision: report.revision, currency: balance.currency, debitMinor: balance.debitMinor, creditMinor: balance.creditMinor } };

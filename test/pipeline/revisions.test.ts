@@ -84,3 +84,43 @@ for (const store of await storeKinds()) {
     });
   });
 }
+
+for (const store of await storeKinds()) {
+  describe(`edge cases of the state machine on ${store.kind}`, { skip: store.skip }, () => {
+    let h: Harness;
+    before(async () => {
+      // Every request times out after the ERP committed it, and the retry waits seconds: a
+      // posting sits queued with an unknown outcome long enough for a revision to arrive.
+      h = await startHarness(store.kind, { faults: { timeoutAfterCommitRate: 1, holdMs: 60_000 }, config: { requestTimeoutMs: 300, inProcessAttempts: 0, retryDelayMs: 3_000, retryDelayMsMax: 3_000 } });
+    });
+    after(async () => h?.close());
+
+    test('a report whose lines all come to zero is quarantined as REPORT_NOTHING_TO_POST', async () => {
+      const [r1] = validReports(16, 1);
+      const zero = { ...r1, total: undefined, lines: r1.lines.map((l) => ({ ...l, amount: { ...l.amount, value: '0' }, tax: undefined, exchangeRate: l.exchangeRate, allocations: [{ costCenter: l.allocations[0].costCenter, percent: '100' }] })) };
+      assert.equal((await h.send(toCloudEvent(zero, { type: 'approved' }))).status, 202);
+      await h.waitUntil('quarantined', async () => (await reportState(h, r1.reportId)) === 'quarantined');
+      const row = await h.hub.store.db.selectFrom('revisions').select('reason_code').where('report_id', '=', r1.reportId).executeTakeFirstOrThrow();
+      assert.equal(row.reason_code, 'REPORT_NOTHING_TO_POST');
+    });
+
+    test('a revision arriving while the earlier posting\'s outcome is unknown reverses it rather than dropping it', async () => {
+      const [r1] = validReports(17, 1);
+      await h.send(toCloudEvent(r1, { type: 'approved' }));
+      const key = postingKey(r1.reportId, 1, SAMPLE_TARGET);
+      // The first send timed out after the ERP committed: the posting is queued again with an unknown outcome.
+      await h.waitUntil('the outcome is unknown', async () => {
+        const p = await h.hub.store.db.selectFrom('postings').select(['state', 'unknown_outcome']).where('external_key', '=', key).executeTakeFirst();
+        return p?.unknown_outcome === 1 && p.state === 'queued';
+      });
+      h.simulator.setFaults({});
+      await h.send(toCloudEvent(reviseReport(r1, 17), { type: 'updated' }));
+      await h.waitUntil('revision 2 is posted', async () => (await reportState(h, r1.reportId)) === 'posted' && (await openPostings(h)) === 0);
+      assert.equal((await h.simDocuments(key)).length, 1, 'the first journal is in the ERP once');
+      assert.equal((await h.simDocuments(postingKey(r1.reportId, 1, SAMPLE_TARGET, 'reversal'))).length, 1, 'and it is reversed');
+      const first = await h.hub.store.db.selectFrom('postings').select('state').where('external_key', '=', key).executeTakeFirstOrThrow();
+      assert.equal(first.state, 'posted', 'finsync records the first journal as posted, as the ERP holds it');
+      h.simulator.setFaults({ timeoutAfterCommitRate: 1, holdMs: 60_000 });
+    });
+  });
+}
