@@ -7,7 +7,7 @@
 import { allocate, currencyExponent, divideRounded, formatAmount, parseAmount, toSafeNumber } from '../domain/money.ts';
 import type { LineInput, PaymentType } from '../domain/report.ts';
 import { costCenterCode, SAMPLE_COMPANY, SAMPLE_MAPPINGS } from './sample-company.ts';
-import type { Rng } from './expense-platform.ts';
+import type { Rng } from '../simulation/seeded-random.ts';
 
 type AllocationInput = LineInput['allocations'][number];
 

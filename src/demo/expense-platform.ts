@@ -28,35 +28,9 @@ export { EVENT_TYPES };
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
 
-export interface Rng {
-  /** A float in [0, 1). */
-  next(): number;
-  /** An integer in [min, max], both inclusive. */
-  int(min: number, max: number): number;
-  pick<T>(items: readonly T[]): T;
-  chance(probability: number): boolean;
-}
+import { createRng, type Rng } from '../simulation/seeded-random.ts';
 
-/** mulberry32: a tiny, fast 32-bit PRNG; good enough for simulation, not for secrets. */
-export function createRng(seed: number): Rng {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  return {
-    next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    pick: (items) => {
-      if (items.length === 0) throw new Error('Assertion failed: pick needs a non-empty array');
-      return items[Math.floor(next() * items.length)];
-    },
-    chance: (probability) => next() < probability,
-  };
-}
+export { createRng, type Rng };
 
 /** One independent stream per report, so report n is the same whatever `count` is. */
 function mixSeed(seed: number, n: number): number {

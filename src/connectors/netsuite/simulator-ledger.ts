@@ -3,6 +3,7 @@
  * commits a journal (shape, decimals, balance, active references), answered as rejections that the
  * server turns into NetSuite's error envelope.
  */
+import { createRandom } from '../../simulation/seeded-random.ts';
 import { formatAmount } from '../../domain/money.ts';
 import { EXTERNAL_ID_PATTERN, fromNetSuiteJournal, NetSuiteShapeError, type NormalizedNetSuiteJournal } from './mapping.ts';
 
@@ -34,18 +35,6 @@ export interface LedgerMasterData {
   readonly departments: readonly string[];
   readonly employees: readonly string[];
   readonly inactive?: { readonly accounts?: readonly string[]; readonly departments?: readonly string[]; readonly employees?: readonly string[] };
-}
-
-/** mulberry32: a tiny seeded PRNG, enough for reproducible fault injection. */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A number in [0, 1) fixed by (seed, text): FNV-1a of the text, then one mulberry32 step. */

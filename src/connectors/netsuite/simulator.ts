@@ -6,7 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { formatAmount } from '../../domain/money.ts';
-import { createRandom, SimulatorLedger, type LedgerCounts, type Rejection, type SimDocument } from './simulator-ledger.ts';
+import { createRandom } from '../../simulation/seeded-random.ts';
+import { SimulatorLedger, type LedgerCounts, type Rejection, type SimDocument } from './simulator-ledger.ts';
 
 export type { SimDocument } from './simulator-ledger.ts';
 
