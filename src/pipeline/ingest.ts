@@ -11,6 +11,7 @@ import { hashJson } from '../domain/keys.ts';
 import { AppError } from '../errors.ts';
 import { sql, type Store, type Tx } from '../store/db.ts';
 import { appendLog, type LogEntry } from '../store/event-log.ts';
+import { enqueueMessages, type NewMessage } from '../store/outbox.ts';
 import type { ParsedEvent } from './parse-events.ts';
 import { TOPICS } from './topics.ts';
 
@@ -25,7 +26,7 @@ export interface IngestResult {
 /** What one request writes besides its per-event rows, flushed once at the end. */
 interface Pending {
   readonly log: LogEntry[];
-  readonly messages: { topic: string; key: string; payload: unknown }[];
+  readonly messages: NewMessage[];
 }
 
 interface ReportRow {
@@ -40,12 +41,7 @@ export async function ingestEvents(store: Store, events: readonly ParsedEvent[],
     const results: IngestResult[] = [];
     for (const event of events) results.push(await ingestOne(tx, store, event, now, pending));
     await appendLog(tx, now, pending.log);
-    if (pending.messages.length > 0) {
-      await tx
-        .insertInto('outbox')
-        .values(pending.messages.map((m) => ({ topic: m.topic, message_key: m.key, payload: JSON.stringify(m.payload), available_at: now, attempts: 0, created_at: now, lease_until: null, done_at: null })))
-        .execute();
-    }
+    await enqueueMessages(tx, now, pending.messages);
     return results;
   });
 }

@@ -14,11 +14,23 @@ export interface OutboxMessage {
   readonly attempts: number;
 }
 
-export async function enqueueMessage(tx: Tx | Db, now: number, topic: string, key: string, payload: unknown, delayMs = 0): Promise<void> {
+export interface NewMessage {
+  readonly topic: string;
+  readonly key: string;
+  readonly payload: unknown;
+}
+
+/** Writes messages in the caller's transaction, in one statement, available after `delayMs`. */
+export async function enqueueMessages(tx: Tx | Db, now: number, messages: readonly NewMessage[], delayMs = 0): Promise<void> {
+  if (messages.length === 0) return;
   await tx
     .insertInto('outbox')
-    .values({ topic, message_key: key, payload: JSON.stringify(payload), available_at: now + delayMs, attempts: 0, created_at: now, lease_until: null, done_at: null })
+    .values(messages.map((m) => ({ topic: m.topic, message_key: m.key, payload: JSON.stringify(m.payload), available_at: now + delayMs, attempts: 0, created_at: now, lease_until: null, done_at: null })))
     .execute();
+}
+
+export async function enqueueMessage(tx: Tx | Db, now: number, topic: string, key: string, payload: unknown, delayMs = 0): Promise<void> {
+  await enqueueMessages(tx, now, [{ topic, key, payload }], delayMs);
 }
 
 export async function claimMessages(store: Store, now: number, topics: readonly string[], limit: number, leaseMs: number): Promise<OutboxMessage[]> {

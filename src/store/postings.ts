@@ -83,7 +83,3 @@ export async function recordAttempts(tx: Tx, postingId: number, records: readonl
     }
   }
 }
-
-export async function findJournalPosting(tx: Tx | Db, reportId: string, revision: number, target: string): Promise<PostingRow | undefined> {
-  return tx.selectFrom('postings').selectAll().where('report_id', '=', reportId).where('revision', '=', revision).where('target', '=', target).where('kind', '=', 'journal').executeTakeFirst();
-}
