@@ -9,7 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { hashJson } from '../domain/keys.ts';
 import { AppError } from '../errors.ts';
-import { sql, type Store, type Tx } from '../store/db.ts';
+import type { Store, Tx } from '../store/db.ts';
+import { lockReportRow, type LockedReport } from '../store/reports.ts';
 import { appendLog, type LogEntry } from '../store/event-log.ts';
 import { enqueueMessages, type NewMessage } from '../store/outbox.ts';
 import type { ParsedEvent } from './parse-events.ts';
@@ -29,11 +30,7 @@ interface Pending {
   readonly messages: NewMessage[];
 }
 
-interface ReportRow {
-  readonly source: string;
-  readonly latestRevision: number | undefined;
-  readonly correlationId: string;
-}
+type ReportRow = Omit<LockedReport, 'latestRevision'> & { readonly latestRevision: number | undefined };
 
 export async function ingestEvents(store: Store, events: readonly ParsedEvent[], now: number): Promise<IngestResult[]> {
   return store.db.transaction().execute(async (tx) => {
@@ -91,13 +88,6 @@ async function claimReportRow(tx: Tx, store: Store, event: ParsedEvent & { kind:
     .executeTakeFirst();
   if (created) return { source: event.source, latestRevision: undefined, correlationId };
   return lockReportRow(tx, store, report.reportId);
-}
-
-async function lockReportRow(tx: Tx, store: Store, reportId: string): Promise<ReportRow | undefined> {
-  const result = await sql<{ source: string; latest_revision: number; correlation_id: string }>`
-    SELECT source, latest_revision, correlation_id FROM reports WHERE report_id = ${reportId} ${sql.raw(store.caps.rowLockSuffix)}`.execute(tx);
-  const row = result.rows[0];
-  return row && { source: row.source, latestRevision: Number(row.latest_revision), correlationId: row.correlation_id };
 }
 
 async function applyRevision(tx: Tx, event: ParsedEvent & { kind: 'report' }, latest: number | undefined, correlationId: string, now: number, pending: Pending): Promise<void> {

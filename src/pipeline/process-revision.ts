@@ -11,7 +11,8 @@ import { formatErrorMessage, type ErrorCode } from '../errors.ts';
 import type { Mapper } from '../mapping/entity-mapping.ts';
 import type { ReferenceData } from '../masterdata/company.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { sql, type Store, type Tx } from '../store/db.ts';
+import type { Store, Tx } from '../store/db.ts';
+import { lockReportRow } from '../store/reports.ts';
 import { appendLog } from '../store/event-log.ts';
 import type { ErpReferences } from '../connectors/contract.ts';
 import { validateReport } from '../validation/validate-report.ts';
@@ -39,7 +40,7 @@ export async function processRevision(deps: ProcessDeps, reportId: string, revis
 }
 
 async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revision: number): Promise<Outcome> {
-  const latest = await lockReport(tx, deps.store, reportId);
+  const latest = (await lockReportRow(tx, deps.store, reportId))?.latestRevision;
   const row = await tx.selectFrom('revisions').selectAll().where('report_id', '=', reportId).where('revision', '=', revision).executeTakeFirst();
   if (!row || row.state !== 'received' || latest === undefined) return {};
   const now = deps.clock.now();
@@ -91,11 +92,6 @@ function buildForReport(deps: ProcessDeps, report: ExpenseReport): Built {
     return { code: 'JOURNAL_UNBALANCED', params: { reportId: report.reportId, revision: report.revision, currency: balance.currency, debitMinor: balance.debitMinor, creditMinor: balance.creditMinor } };
   }
   return { journal: mapped.journal, mappingVersion: mapped.mappingVersion };
-}
-
-export async function lockReport(tx: Tx, store: Store, reportId: string): Promise<number | undefined> {
-  const result = await sql<{ latest_revision: number }>`SELECT latest_revision FROM reports WHERE report_id = ${reportId} ${sql.raw(store.caps.rowLockSuffix)}`.execute(tx);
-  return result.rows[0] ? Number(result.rows[0].latest_revision) : undefined;
 }
 
 export async function setRevisionState(tx: Tx, reportId: string, revision: number, now: number, state: 'superseded' | 'quarantined' | 'recalled' | 'posted' | 'reversed', code: string | null, detail: string | null): Promise<void> {

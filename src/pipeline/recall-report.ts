@@ -4,11 +4,12 @@
  */
 import { appendLog } from '../store/event-log.ts';
 import type { ProcessDeps } from './process-revision.ts';
-import { lockReport, setRevisionState, supersedeEarlier } from './process-revision.ts';
+import { lockReportRow } from '../store/reports.ts';
+import { setRevisionState, supersedeEarlier } from './process-revision.ts';
 
 export async function recallReport(deps: ProcessDeps, reportId: string, reason: string | null): Promise<void> {
   const targets = await deps.store.db.transaction().execute(async (tx) => {
-    const latest = await lockReport(tx, deps.store, reportId);
+    const latest = (await lockReportRow(tx, deps.store, reportId))?.latestRevision;
     if (latest === undefined) return [];
     const row = await tx.selectFrom('revisions').selectAll().where('report_id', '=', reportId).where('revision', '=', latest).executeTakeFirst();
     if (!row || row.state === 'recalled') return [];

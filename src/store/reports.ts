@@ -1,5 +1,5 @@
 /** Read models of reports: one report in full, and counts by state for status and the demo. */
-import type { Db } from './db.ts';
+import { sql, type Db, type Store, type Tx } from './db.ts';
 import { readReportLog } from './event-log.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -78,4 +78,18 @@ export async function countReportStates(db: Db): Promise<StateCounts> {
     if (row.state === 'quarantined' && row.reason_code) quarantineReasons[row.reason_code] = (quarantineReasons[row.reason_code] ?? 0) + n;
   }
   return { reports, byState, quarantineReasons };
+}
+
+export interface LockedReport {
+  readonly source: string;
+  readonly latestRevision: number;
+  readonly correlationId: string;
+}
+
+/** Reads a report's row and locks it for the transaction, so its revisions apply one at a time. */
+export async function lockReportRow(tx: Tx, store: Store, reportId: string): Promise<LockedReport | undefined> {
+  const result = await sql<{ source: string; latest_revision: number; correlation_id: string }>`
+    SELECT source, latest_revision, correlation_id FROM reports WHERE report_id = ${reportId} ${sql.raw(store.caps.rowLockSuffix)}`.execute(tx);
+  const row = result.rows[0];
+  return row && { source: row.source, latestRevision: Number(row.latest_revision), correlationId: row.correlation_id };
 }
