@@ -9,7 +9,9 @@ import type { Config } from './config.ts';
 import type { TargetConnector } from './connectors/contract.ts';
 import { createTableMapper } from './mapping/build-journal.ts';
 import type { EntityMapping, Mapper } from './mapping/entity-mapping.ts';
-import { createReferenceData, type CompanyDefinition } from './masterdata/company.ts';
+import type { CompanyDefinition } from './masterdata/company.ts';
+import { createMasterDataHub, seedCompany, type MasterDataHub } from './masterdata/hub.ts';
+import { validateMasterData } from './validation/validate-report.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createOutboxBroker, type Broker } from './pipeline/broker.ts';
 import { systemClock, type Clock } from './pipeline/clock.ts';
@@ -28,6 +30,7 @@ export interface Hub {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly app: FastifyInstance;
+  readonly masterData: MasterDataHub;
   /** Starts the broker and the lanes (the workers). The API is started by whoever listens. */
   startWorkers(): void;
   stopWorkers(): Promise<void>;
@@ -36,7 +39,9 @@ export interface Hub {
 
 export interface HubOptions {
   readonly config: Config;
+  /** The legal entities; its reference data is loaded into the hub when `seedMasterData` is set. */
   readonly company: CompanyDefinition;
+  readonly seedMasterData?: boolean;
   readonly mappings: readonly EntityMapping[];
   readonly connectors: readonly TargetConnector[];
   readonly clock?: Clock;
@@ -80,10 +85,16 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     lanes.set(connector.target, createPostingLane(connector, { store, clock, metrics, logger, ...(options.onPostingEnd && { onPostingEnd: options.onPostingEnd }) }, laneSettings));
   }
   const mappers = new Map<string, Mapper>(options.mappings.map((m) => [m.entity, createTableMapper(m)]));
+  let wakeBroker = () => {};
+  const masterData = await createMasterDataHub({ store, clock, entities: options.company.entities, pollIntervalMs: config.masterDataPollMs, logger, onResumed: () => wakeBroker() });
+  if (options.seedMasterData) await seedCompany(masterData, options.company);
+  const reference = masterData.index;
   const processDeps: ProcessDeps = {
     store,
     clock,
-    reference: createReferenceData(options.company),
+    reference,
+    validate: (report, accountsUsed) => validateMasterData(report, reference, accountsUsed),
+    refreshReference: () => masterData.feed.refresh(),
     mappers,
     metrics,
     notifyLane: (target) => lanes.get(target)?.notify(),
@@ -96,6 +107,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     redeliveryDelayMs: config.retryDelayMs,
     redeliveryDelayMsMax: config.retryDelayMsMax,
   });
+  wakeBroker = () => broker.notify();
   broker.subscribe(TOPICS.processRevision, async (m, completeIn) => {
     const { reportId, revision } = m.payload as { reportId: string; revision: number };
     await processRevision(processDeps, reportId, revision, completeIn);
@@ -113,14 +125,17 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     metrics,
     logger,
     app,
+    masterData,
     startWorkers() {
       workersRunning = true;
+      masterData.feed.start();
       broker.start();
       for (const lane of lanes.values()) lane.start();
     },
     async stopWorkers() {
       if (!workersRunning) return;
       workersRunning = false;
+      await masterData.feed.stop();
       await broker.stop();
       await Promise.all([...lanes.values()].map((lane) => lane.stop()));
     },

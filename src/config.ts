@@ -29,6 +29,8 @@ export const ConfigSchema = Type.Object({
   maxPostingClaims: Int(1, 10_000, 200, 'FINSYNC_MAX_POSTING_CLAIMS: claims of one posting before it is quarantined'),
   breakerFailures: Int(1, 1000, 5, 'FINSYNC_BREAKER_FAILURES: consecutive outage failures that open a lane circuit'),
   breakerHalfOpenAfterMs: Int(100, 3_600_000, 5_000, 'FINSYNC_BREAKER_HALF_OPEN_AFTER_MS'),
+  masterDataPollMs: Int(10, 60_000, 250, 'FINSYNC_MASTER_DATA_POLL_MS: how often a process reads master-data changes made by other processes'),
+  masterDataSourcesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_MASTER_DATA_SOURCES: JSON file listing the master-data sources and their schedules' })),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -53,6 +55,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   maxPostingClaims: 'FINSYNC_MAX_POSTING_CLAIMS',
   breakerFailures: 'FINSYNC_BREAKER_FAILURES',
   breakerHalfOpenAfterMs: 'FINSYNC_BREAKER_HALF_OPEN_AFTER_MS',
+  masterDataPollMs: 'FINSYNC_MASTER_DATA_POLL_MS',
+  masterDataSourcesFile: 'FINSYNC_MASTER_DATA_SOURCES',
 };
 
 export const CONFIG_ENV_NAMES: Readonly<Record<string, string>> = ENV_NAMES;

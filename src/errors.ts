@@ -51,7 +51,25 @@ export const ERRORS = {
   MD_GL_ACCOUNT_BLOCKED: { status: 422, retryable: false, message: 'GL account {account} is blocked for posting in entity {entity} on {date}. Unblock it or fix the mapping, then replay.' },
   MD_TAX_CODE_UNKNOWN: { status: 422, retryable: false, message: 'Tax code {taxCode} does not exist in entity {entity}. Add it to master data or correct the line, then replay.' },
   MD_TAX_CODE_INACTIVE: { status: 422, retryable: false, message: 'Tax code {taxCode} is not valid in entity {entity} on {date}. Use a tax code valid on that date, then replay.' },
+  MD_PROJECT_UNKNOWN: { status: 422, retryable: false, message: 'Project {project} does not exist in entity {entity}. Add it to master data or change the allocation, then replay.' },
+  MD_PROJECT_CLOSED: { status: 422, retryable: false, message: 'Project {project} is closed in entity {entity} on {date}. Reopen it or change the allocation, then replay.' },
+  MD_CATEGORY_UNKNOWN: { status: 422, retryable: false, message: 'Expense category {category} does not exist in entity {entity}. Add it to master data or recode the line, then replay.' },
+  MD_CATEGORY_INACTIVE: { status: 422, retryable: false, message: 'Expense category {category} is not active in entity {entity} on {date}. Recode the line or reactivate the category, then replay.' },
+  MD_FX_RATE_MISSING: { status: 422, retryable: false, message: 'No exchange rate from {from} to {to} on {date} was sent with the line or is held for entity {entity}. Send the rate with the line or load it into master data.' },
   REPORT_CURRENCY_NOT_FUNCTIONAL: { status: 422, retryable: false, message: 'The report is in {currency}, but entity {entity} keeps its books in {functionalCurrency}. Reimburse in the functional currency (convert the lines with their rates), then resend.' },
+  // --- expense policy (findings of POST /v1/validate and the pipeline's validation step) ---
+  // POLICY-CODES-END
+  // --- master-data hub: records, imports, sources ---
+  MD_RECORD_INVALID: { status: 400, retryable: false, message: '{path}: {detail}. Fix the record and send it again; nothing from this batch was applied.' },
+  MD_ENTITY_NOT_CONFIGURED: { status: 400, retryable: false, message: '{path}: legal entity {entity} is not configured. Use one of: {configured}; nothing from this batch was applied.' },
+  MD_DUPLICATE_KEY: { status: 400, retryable: false, message: '{path}: {kind} {key} of entity {entity} is also at {otherPath} with overlapping dates. Send each record once per date range; nothing from this batch was applied.' },
+  MD_IMPORT_INVALID: { status: 400, retryable: false, message: '{file}: {count} problem(s), the first: {first}. Nothing was applied; fix every row listed in the details and import the file again.' },
+  MD_BATCH_TOO_LARGE: { status: 400, retryable: false, message: 'The batch holds {count} records; at most {max} are accepted per request. Split it, or import a file with `finsync masterdata import`.' },
+  MD_RECORD_NOT_FOUND: { status: 404, retryable: false, message: 'No {kind} {key} in entity {entity} in any system. Check the kind, entity and key.' },
+  MD_SOURCE_UNKNOWN: { status: 400, retryable: false, message: 'No master-data source named {source}. Configured sources: {configured}.' },
+  MD_SOURCES_INVALID: { status: 500, retryable: false, message: 'The master-data sources file {file} is invalid: {detail}. Fix it (see docs/master-data.md) and start again.' },
+  MD_SOURCE_FAILED: { status: 502, retryable: true, message: 'Sync of master-data source {source} failed: {detail}. Nothing from this run was applied; the next run starts from the same point.' },
+  MD_SYNC_RUNNING: { status: 409, retryable: true, message: 'Master-data source {source} is already being synced (since {since}). Wait for that run to finish.' },
   // --- pipeline: quarantine reasons (mapping and journal) ---
   MAP_CATEGORY_UNMAPPED: { status: 422, retryable: false, message: 'Expense category {category} has no expense account in entity {entity}. Add it to the entity mapping, then replay.' },
   MAP_PAYMENT_TYPE_UNMAPPED: { status: 422, retryable: false, message: 'Payment type {paymentType} has no credit account in entity {entity}. Add it to the entity mapping, then replay.' },

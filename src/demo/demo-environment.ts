@@ -70,6 +70,7 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
   const hub = await createHub({
     config: options.config,
     company,
+    seedMasterData: true,
     mappings: SAMPLE_MAPPINGS,
     connectors: [connector],
     store,

@@ -4,7 +4,8 @@
  * expense categories and the mapping v0 tables that code their expenses. Some records are closed or
  * terminated on purpose, so validation has something to catch.
  */
-import type { CompanyDefinition, CostCenter, Employee, GlAccount, LegalEntity, TaxCode } from '../masterdata/company.ts';
+import type { Category, CompanyDefinition, CostCenter, Employee, GlAccount, LegalEntity, TaxCode } from '../masterdata/company.ts';
+import type { Policy } from '../masterdata/records.ts';
 import type { EntityMapping } from '../mapping/entity-mapping.ts';
 
 export const SAMPLE_TARGET = 'netsuite';
@@ -99,6 +100,52 @@ const TAX_CODES: TaxCode[] = [
   { entity: 'US01', code: 'US-NT', rateBp: 0, erpId: '101' },
 ];
 
+/** The expense categories of every entity, as the ERP holds them (NetSuite expense categories). */
+export const SAMPLE_CATEGORIES: readonly [string, string][] = [
+  ['LODGING', 'Lodging'],
+  ['AIRFARE', 'Airfare'],
+  ['MEALS', 'Meals'],
+  ['TAXI', 'Taxi and ground transport'],
+  ['PERDIEM', 'Per diem'],
+  ['SUPPLIES', 'Office supplies'],
+  ['ENTERTAINMENT', 'Entertainment'],
+];
+
+function buildCategories(): Category[] {
+  return ENTITIES.flatMap((entity) => SAMPLE_CATEGORIES.map(([code, name], i) => ({ entity: entity.code, code, name, erpId: String(entityIndex(entity.code) * 100 + i + 1) })));
+}
+
+/** Each entity's expense policy, in the entity's currency. */
+const POLICIES: Readonly<Record<string, Policy>> = {
+  US01: {
+    allowedCurrencies: ['USD', 'EUR', 'GBP', 'CAD', 'JPY'],
+    categoryLimits: { MEALS: { perLine: '150.00', perDay: '200.00' }, LODGING: { perLine: '600.00' }, ENTERTAINMENT: { perLine: '500.00' } },
+    receiptRequiredAbove: '75.00',
+    perDiem: { PERDIEM: { dailyLimit: '79.00' } },
+    duplicateWindowDays: 30,
+    flagWeekends: true,
+    holidays: ['2026-01-01', '2026-07-03', '2026-11-26', '2026-12-25'],
+  },
+  DE01: {
+    allowedCurrencies: ['EUR', 'USD', 'GBP', 'CHF'],
+    categoryLimits: { MEALS: { perLine: '120.00', perDay: '180.00' }, LODGING: { perLine: '400.00' }, ENTERTAINMENT: { perLine: '400.00' } },
+    receiptRequiredAbove: '50.00',
+    perDiem: { PERDIEM: { dailyLimit: '28.00' } },
+    duplicateWindowDays: 30,
+    flagWeekends: true,
+    holidays: ['2026-01-01', '2026-04-03', '2026-05-01', '2026-10-03', '2026-12-25', '2026-12-26'],
+  },
+  JP01: {
+    allowedCurrencies: ['JPY', 'USD'],
+    categoryLimits: { MEALS: { perLine: '20000', perDay: '30000' }, LODGING: { perLine: '60000' } },
+    receiptRequiredAbove: '5000',
+    perDiem: { PERDIEM: { dailyLimit: '50' } },
+    duplicateWindowDays: 30,
+    flagWeekends: true,
+    holidays: ['2026-01-01', '2026-05-05', '2026-11-03'],
+  },
+};
+
 export const SAMPLE_COMPANY: CompanyDefinition = {
   name: 'Finsync Demo Group',
   entities: ENTITIES,
@@ -106,6 +153,8 @@ export const SAMPLE_COMPANY: CompanyDefinition = {
   costCenters: buildCostCenters(),
   glAccounts: buildAccounts(),
   taxCodes: TAX_CODES,
+  categories: buildCategories(),
+  policies: ENTITIES.map((e) => ({ entity: e.code, policy: POLICIES[e.code] })),
 };
 
 const PER_DIEM_LIMIT_MINOR_PER_DAY: Record<string, number> = { US01: 7_900, DE01: 2_800, JP01: 5_000 };

@@ -8,7 +8,8 @@ export type DomainErrorCode =
   | 'AMOUNT_PRECISION'
   | 'AMOUNT_INVALID'
   | 'ALLOCATION_INVALID'
-  | 'REPORT_INVALID';
+  | 'REPORT_INVALID'
+  | 'MD_RECORD_INVALID';
 
 export class DomainError extends Error {
   constructor(

@@ -1,8 +1,12 @@
 /**
- * The company group finsync posts for: legal entities and their reference (master) data, with
- * effective dates. Validation v0 reads it through the `ReferenceData` interface, which the
- * master-data hub (a later issue) will implement from synced, effective-dated tables.
+ * The company group finsync posts for: its legal entities (configuration), and a compact way to
+ * describe their reference data (the sample company, tests, the NetSuite simulator's seed). The
+ * hub holds reference data as records (records.ts); `companyRecords` turns a definition into them.
  */
+import { MasterDataIndex } from './md-index.ts';
+import { normalizeRecord, OPEN_FROM, recordId, type Policy, type RecordInput, type RecordVersion } from './records.ts';
+import { applyIncoming } from './temporal.ts';
+
 export interface Validity {
   /** First day the record is valid (YYYY-MM-DD), inclusive; open when absent. */
   readonly validFrom?: string;
@@ -52,6 +56,13 @@ export interface TaxCode extends Validity {
   readonly erpId: string;
 }
 
+export interface Category extends Validity {
+  readonly entity: string;
+  readonly code: string;
+  readonly name: string;
+  readonly erpId: string;
+}
+
 export interface CompanyDefinition {
   readonly name: string;
   readonly entities: readonly LegalEntity[];
@@ -59,51 +70,51 @@ export interface CompanyDefinition {
   readonly costCenters: readonly CostCenter[];
   readonly glAccounts: readonly GlAccount[];
   readonly taxCodes: readonly TaxCode[];
-}
-
-export type Lookup<T> = { found: false } | { found: true; active: boolean; record: T };
-
-/** What validation needs from reference data: each record as it was on a given date. */
-export interface ReferenceData {
-  entity(code: string): LegalEntity | undefined;
-  employee(entity: string, employeeId: string, date: string): Lookup<Employee>;
-  costCenter(entity: string, code: string, date: string): Lookup<CostCenter>;
-  glAccount(entity: string, number: string, date: string): Lookup<GlAccount>;
-  taxCode(entity: string, code: string, date: string): Lookup<TaxCode>;
+  readonly categories?: readonly Category[];
+  /** The expense policy per entity (system `finsync`). */
+  readonly policies?: readonly { readonly entity: string; readonly policy: Policy; readonly validFrom?: string }[];
 }
 
 export function isValidOn(record: Validity, date: string): boolean {
   return (record.validFrom === undefined || record.validFrom <= date) && (record.validTo === undefined || date <= record.validTo);
 }
 
-/** Reference data held in memory, indexed by entity and key, from a company definition. */
-export function createReferenceData(company: CompanyDefinition): ReferenceData {
-  const index = <T extends Validity>(records: readonly T[], key: (r: T) => string) => {
-    const map = new Map<string, T[]>();
-    for (const record of records) {
-      const k = key(record);
-      map.set(k, [...(map.get(k) ?? []), record]);
-    }
-    return (k: string, date: string): Lookup<T> => {
-      const versions = map.get(k);
-      if (!versions) return { found: false };
-      const current = versions.find((v) => isValidOn(v, date));
-      return current ? { found: true, active: true, record: current } : { found: true, active: false, record: versions[versions.length - 1] };
-    };
-  };
-  const entities = new Map(company.entities.map((e) => [e.code, e]));
-  const employees = index(company.employees, (r) => `${r.entity}/${r.employeeId}`);
-  const costCenters = index(company.costCenters, (r) => `${r.entity}/${r.code}`);
-  const glAccounts = index(company.glAccounts, (r) => `${r.entity}/${r.number}`);
-  const taxCodes = index(company.taxCodes, (r) => `${r.entity}/${r.code}`);
-  return {
-    entity: (code) => entities.get(code),
-    employee: (entity, id, date) => employees(`${entity}/${id}`, date),
-    costCenter: (entity, code, date) => costCenters(`${entity}/${code}`, date),
-    glAccount: (entity, number, date) => {
-      const found = glAccounts(`${entity}/${number}`, date);
-      return found.found && found.active && !found.record.postable ? { ...found, active: false } : found;
-    },
-    taxCode: (entity, code, date) => taxCodes(`${entity}/${code}`, date),
-  };
+const dates = (r: Validity) => ({ ...(r.validFrom !== undefined && { validFrom: r.validFrom }), ...(r.validTo !== undefined && { validTo: r.validTo }) });
+
+/** The company's reference data as hub records: the ERP's view, and finsync's own policies. */
+export function companyRecords(company: CompanyDefinition): { erp: RecordInput[]; finsync: RecordInput[] } {
+  const percent = (bp: number) => `${Math.trunc(bp / 100)}${bp % 100 === 0 ? '' : `.${String(bp % 100).padStart(2, '0')}`}`;
+  const erp: RecordInput[] = [
+    ...company.employees.map((e) => ({ kind: 'employee' as const, entity: e.entity, key: e.employeeId, ...dates(e), attributes: { name: e.name, erpId: e.erpId } })),
+    ...company.costCenters.map((c) => ({ kind: 'cost_center' as const, entity: c.entity, key: c.code, ...dates(c), attributes: { name: c.name, erpId: c.erpId } })),
+    ...company.glAccounts.map((a) => ({ kind: 'gl_account' as const, entity: a.entity, key: a.number, ...dates(a), attributes: { name: a.name, postable: a.postable, erpId: a.erpId } })),
+    ...company.taxCodes.map((t) => {
+      const country = company.entities.find((e) => e.code === t.entity)?.country ?? t.entity;
+      return { kind: 'tax_code' as const, entity: t.entity, key: t.code, ...dates(t), attributes: { jurisdiction: country, rate: percent(t.rateBp), erpId: t.erpId } };
+    }),
+    ...(company.categories ?? []).map((c) => ({ kind: 'category' as const, entity: c.entity, key: c.code, ...dates(c), attributes: { name: c.name, erpId: c.erpId } })),
+  ];
+  const finsync: RecordInput[] = (company.policies ?? []).map((p) => ({ kind: 'policy' as const, entity: p.entity, key: 'expense', ...(p.validFrom !== undefined && { validFrom: p.validFrom }), attributes: p.policy as Record<string, unknown> }));
+  return { erp, finsync };
+}
+
+/**
+ * An in-memory index holding a company definition's records, with no store behind it: for tests,
+ * examples and tools that need reference data without a hub.
+ */
+export function createReferenceData(company: CompanyDefinition): MasterDataIndex {
+  const index = new MasterDataIndex(company.entities);
+  const { erp, finsync } = companyRecords(company);
+  const held = new Map<string, RecordVersion[]>();
+  const inputs = [...erp.map((r, i) => normalizeRecord('erp', r, `erp[${i}]`)), ...finsync.map((r, i) => normalizeRecord('finsync', r, `finsync[${i}]`))];
+  for (const incoming of inputs) {
+    const id = recordId(incoming);
+    held.set(id, applyIncoming(held.get(id) ?? [], incoming, OPEN_FROM) ?? held.get(id) ?? []);
+  }
+  let seq = 0;
+  index.load(
+    [...held.values()].flatMap((versions) => versions.map((v) => ({ ...v, seq: ++seq, keyRevision: 1, source: 'company', recordedAt: 0, replacedAt: null }))),
+    seq,
+  );
+  return index;
 }

@@ -9,37 +9,52 @@ import { postingKey } from '../domain/keys.ts';
 import type { ExpenseReport } from '../domain/report.ts';
 import { formatErrorMessage, type ErrorCode } from '../errors.ts';
 import type { Mapper } from '../mapping/entity-mapping.ts';
-import type { ReferenceData } from '../masterdata/company.ts';
+import type { ReferenceData } from '../masterdata/md-index.ts';
+import { authoritativeExists, clearBlockers, findResumable, lockMasterData, recordBlockers, type Blocker } from '../masterdata/md-store.ts';
+import { enqueueMessage } from '../store/outbox.ts';
+import { TOPICS } from './topics.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store, Tx } from '../store/db.ts';
 import { lockReportRow } from '../store/reports.ts';
 import { appendLog } from '../store/event-log.ts';
 import type { ErpReferences } from '../connectors/contract.ts';
-import { validateReport } from '../validation/validate-report.ts';
+import { onlyMissingData, type Finding } from '../validation/validate-report.ts';
 import type { Clock } from './clock.ts';
 
 export interface ProcessDeps {
   readonly store: Store;
   readonly clock: Clock;
   readonly reference: ReferenceData;
+  /** Master-data and policy findings for a report whose mapping posts to `accountsUsed`. */
+  readonly validate: (report: ExpenseReport, accountsUsed: readonly string[]) => Finding[];
+  /** Brings the in-memory reference data up to the store's change feed. */
+  readonly refreshReference: () => Promise<void>;
   readonly mappers: ReadonlyMap<string, Mapper>;
   readonly metrics: Metrics;
   readonly notifyLane: (target: string) => void;
 }
 
-type Outcome = { queuedTarget?: string; quarantined?: ErrorCode };
+type Outcome = { queuedTarget?: string; quarantined?: ErrorCode; indexBehind?: boolean };
 
 export async function processRevision(deps: ProcessDeps, reportId: string, revision: number, completeIn?: (tx: Tx) => Promise<void>): Promise<void> {
-  const outcome = await deps.store.db.transaction().execute(async (tx): Promise<Outcome> => {
-    const result = await stepRevision(deps, tx, reportId, revision);
-    await completeIn?.(tx);
-    return result;
-  });
-  if (outcome.quarantined) deps.metrics.quarantines.inc({ code: outcome.quarantined });
-  if (outcome.queuedTarget) deps.notifyLane(outcome.queuedTarget);
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await deps.store.db.transaction().execute(async (tx): Promise<Outcome> => {
+      const result = await stepRevision(deps, tx, reportId, revision, attempt > 1);
+      if (!result.indexBehind) await completeIn?.(tx);
+      return result;
+    });
+    if (outcome.indexBehind) {
+      // The store holds a record this process's index has not read yet: catch up and run again.
+      await deps.refreshReference();
+      continue;
+    }
+    if (outcome.quarantined) deps.metrics.quarantines.inc({ code: outcome.quarantined });
+    if (outcome.queuedTarget) deps.notifyLane(outcome.queuedTarget);
+    return;
+  }
 }
 
-async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revision: number): Promise<Outcome> {
+async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revision: number, refreshed: boolean): Promise<Outcome> {
   const latest = (await lockReportRow(tx, deps.store, reportId))?.latestRevision;
   const row = await tx.selectFrom('revisions').selectAll().where('report_id', '=', reportId).where('revision', '=', revision).executeTakeFirst();
   if (!row || row.state !== 'received' || latest === undefined) return {};
@@ -53,13 +68,19 @@ async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revisio
   const report = JSON.parse(row.report) as ExpenseReport;
   const built = buildForReport(deps, report);
   if ('code' in built) {
-    await quarantineRevision(tx, reportId, revision, now, row.correlation_id, built.code, built.params, built.findings);
+    const findings = built.findings ?? [];
+    if (onlyMissingData(findings)) {
+      const parked = await parkRevision(deps, tx, reportId, revision, now, row.correlation_id, findings, refreshed);
+      return parked === 'index-behind' ? { indexBehind: true } : {};
+    }
+    await recordBlockers(tx, reportId, revision, blockersOf(findings), now);
+    await quarantineRevision(tx, reportId, revision, now, row.correlation_id, built.code, built.params, findings.length > 0 ? findings : undefined);
     return { quarantined: built.code };
   }
   const entity = deps.reference.entity(report.entity);
   if (!entity) throw new Error('Assertion failed: validation checked the entity');
   await appendLog(tx, now, [
-    { ...log, kind: 'revision.validated' },
+    { ...log, kind: 'revision.validated', ...(built.warnings.length > 0 && { payload: { findings: built.warnings } }) },
     { ...log, kind: 'revision.mapped', payload: { mappingVersion: built.mappingVersion, journal: built.journal } },
   ]);
   await supersedeEarlier(tx, reportId, revision, now, row.correlation_id);
@@ -72,18 +93,16 @@ async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revisio
 }
 
 type Built =
-  | { journal: JournalEntry; mappingVersion: string }
-  | { code: ErrorCode; params: Record<string, string | number>; findings?: unknown };
+  | { journal: JournalEntry; mappingVersion: string; warnings: Finding[] }
+  | { code: ErrorCode; params: Record<string, string | number>; findings?: Finding[] };
 
 function buildForReport(deps: ProcessDeps, report: ExpenseReport): Built {
   const mapper = deps.mappers.get(report.entity);
   if (!mapper || !deps.reference.entity(report.entity)) return { code: 'MD_ENTITY_UNKNOWN', params: { entity: report.entity } };
-  const findings = validateReport(report, deps.reference, mapper.accountsUsed(report));
-  if (findings.length > 0) return { code: findings[0].code, params: findings[0].params, findings };
-  const rateOf = (code: string, date: string) => {
-    const found = deps.reference.taxCode(report.entity, code, date);
-    return found.found ? found.record.rateBp : undefined;
-  };
+  const findings = deps.validate(report, mapper.accountsUsed(report));
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (errors.length > 0) return { code: errors[0].code, params: errors[0].params, findings };
+  const rateOf = (code: string, date: string) => deps.reference.taxRateBp(report.entity, code, date);
   const mapped = mapper.mapReport(report, rateOf);
   if (!mapped.ok) return { code: mapped.code, params: mapped.params };
   if (mapped.journal.lines.length === 0) return { code: 'REPORT_NOTHING_TO_POST', params: { reportId: report.reportId, revision: report.revision } };
@@ -91,10 +110,56 @@ function buildForReport(deps: ProcessDeps, report: ExpenseReport): Built {
   if (!balance.balanced) {
     return { code: 'JOURNAL_UNBALANCED', params: { reportId: report.reportId, revision: report.revision, currency: balance.currency, debitMinor: balance.debitMinor, creditMinor: balance.creditMinor } };
   }
-  return { journal: mapped.journal, mappingVersion: mapped.mappingVersion };
+  return { journal: mapped.journal, mappingVersion: mapped.mappingVersion, warnings: findings };
 }
 
-export async function setRevisionState(tx: Tx, reportId: string, revision: number, now: number, state: 'superseded' | 'quarantined' | 'recalled' | 'posted' | 'reversed', code: string | null, detail: string | null): Promise<void> {
+function blockersOf(findings: readonly Finding[]): Blocker[] {
+  return findings.flatMap((f) => (f.record ? [{ kind: f.record.kind, entity: f.record.entity, key: f.record.key, reason: f.record.state }] : []));
+}
+
+/**
+ * Parks a revision that only lacks master data: state `waiting`, with the records it waits for in
+ * md_blockers, until a sync brings them (resumeWaiting). Under the master-data lock, and after
+ * checking the store itself, so a record committed a moment ago cannot slip between this
+ * process's index and the parking: then the index is behind, and the caller refreshes and retries.
+ */
+async function parkRevision(deps: ProcessDeps, tx: Tx, reportId: string, revision: number, now: number, correlationId: string, findings: readonly Finding[], refreshed: boolean): Promise<'parked' | 'index-behind'> {
+  await lockMasterData(tx, deps.store, 'shared');
+  const missing = blockersOf(findings).filter((b) => b.reason === 'missing');
+  for (const blocker of missing) {
+    if (await authoritativeExists(tx, blocker.kind, blocker.entity, blocker.key)) {
+      if (!refreshed) return 'index-behind';
+      throw new Error(`Assertion failed: ${blocker.kind} ${blocker.key} of ${blocker.entity} is in the store but not in the refreshed index`);
+    }
+  }
+  await recordBlockers(tx, reportId, revision, missing, now);
+  const first = findings.find((f) => f.severity === 'error')!;
+  await setRevisionState(tx, reportId, revision, now, 'waiting', first.code, first.message);
+  await appendLog(tx, now, [{ correlationId, reportId, revision, kind: 'revision.waiting', payload: { waitingFor: missing, findings } }]);
+  return 'parked';
+}
+
+/**
+ * Runs again every revision that waited for a record the current master-data batch brought
+ * (rows with seq > fromSeq). Called inside the batch's transaction, so the batch and the resumption
+ * commit together. Returns how many revisions resumed.
+ */
+export async function resumeWaiting(store: Store, tx: Tx, fromSeq: number, now: number): Promise<number> {
+  let resumed = 0;
+  for (const { reportId, revision } of await findResumable(tx, fromSeq)) {
+    await lockReportRow(tx, store, reportId);
+    const row = await tx.selectFrom('revisions').select(['state', 'correlation_id']).where('report_id', '=', reportId).where('revision', '=', revision).executeTakeFirst();
+    await clearBlockers(tx, reportId, revision);
+    if (row?.state !== 'waiting') continue;
+    await tx.updateTable('revisions').set({ state: 'received', reason_code: null, reason_detail: null, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
+    await appendLog(tx, now, [{ correlationId: row.correlation_id, reportId, revision, kind: 'revision.resumed', payload: { reason: 'master data arrived' } }]);
+    await enqueueMessage(tx, now, TOPICS.processRevision, reportId, { reportId, revision });
+    resumed++;
+  }
+  return resumed;
+}
+
+export async function setRevisionState(tx: Tx, reportId: string, revision: number, now: number, state: 'superseded' | 'quarantined' | 'waiting' | 'recalled' | 'posted' | 'reversed', code: string | null, detail: string | null): Promise<void> {
   await tx.updateTable('revisions').set({ state, reason_code: code, reason_detail: detail, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
 }
 
@@ -115,7 +180,7 @@ export async function supersedeEarlier(tx: Tx, reportId: string, revision: numbe
     .set({ state: 'superseded', reason_code: reason, reason_detail: `revision ${revision} replaces it`, updated_at: now })
     .where('report_id', '=', reportId)
     .where('revision', '<', revision)
-    .where('state', 'in', ['received', 'validated', 'mapped', 'queued', 'quarantined'])
+    .where('state', 'in', ['received', 'validated', 'mapped', 'queued', 'quarantined', 'waiting'])
     .execute();
   const earlier = await tx.selectFrom('postings').selectAll().where('report_id', '=', reportId).where('kind', '=', 'journal').where('revision', '<=', revision).where('state', 'in', ['queued', 'posting', 'posted', 'quarantined']).execute();
   for (const posting of earlier) {
@@ -185,12 +250,12 @@ function resolveReferences(reference: ReferenceData, journal: JournalEntry, subs
   const costCenters: Record<string, string> = {};
   const employees: Record<string, string> = {};
   const taxCodes: Record<string, string> = {};
-  const record = <T extends { erpId: string }>(lookup: { found: false } | { found: true; record: T }) => (lookup.found ? lookup.record.erpId : undefined);
+  const erpId = (kind: 'gl_account' | 'cost_center' | 'employee' | 'tax_code', key: string) => reference.erpId(kind, journal.entity, key, date) ?? key;
   for (const line of journal.lines) {
-    accounts[line.account] ??= record(reference.glAccount(journal.entity, line.account, date)) ?? line.account;
-    if (line.costCenter) costCenters[line.costCenter] ??= record(reference.costCenter(journal.entity, line.costCenter, date)) ?? line.costCenter;
-    if (line.employeeId) employees[line.employeeId] ??= record(reference.employee(journal.entity, line.employeeId, date)) ?? line.employeeId;
-    if (line.taxCode) taxCodes[line.taxCode] ??= record(reference.taxCode(journal.entity, line.taxCode, date)) ?? line.taxCode;
+    accounts[line.account] ??= erpId('gl_account', line.account);
+    if (line.costCenter) costCenters[line.costCenter] ??= erpId('cost_center', line.costCenter);
+    if (line.employeeId) employees[line.employeeId] ??= erpId('employee', line.employeeId);
+    if (line.taxCode) taxCodes[line.taxCode] ??= erpId('tax_code', line.taxCode);
   }
   return { subsidiaryId, accounts, costCenters, employees, taxCodes };
 }

@@ -7,6 +7,7 @@ import { AppError } from '../errors.ts';
 import type { Store } from './db.ts';
 import { initialSchema } from './migrations/001-initial.ts';
 import { openPostingIndexes } from './migrations/002-open-posting-indexes.ts';
+import { masterDataSchema } from './migrations/003-master-data.ts';
 import type { Capabilities } from './capabilities.ts';
 
 interface Migration {
@@ -18,6 +19,7 @@ interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', statements: initialSchema },
   { version: 2, name: 'open-posting-indexes', statements: openPostingIndexes },
+  { version: 3, name: 'master-data', statements: masterDataSchema },
 ];
 
 export const KNOWN_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -39,7 +39,8 @@ export interface ReportsTable {
   updated_at: number;
 }
 
-export type RevisionState = 'received' | 'validated' | 'mapped' | 'queued' | 'posted' | 'quarantined' | 'superseded' | 'reversed' | 'recalled';
+/** `waiting`: parked until master data it is missing arrives (md_blockers names what). */
+export type RevisionState = 'received' | 'validated' | 'mapped' | 'queued' | 'posted' | 'quarantined' | 'waiting' | 'superseded' | 'reversed' | 'recalled';
 
 export interface RevisionsTable {
   report_id: string;
@@ -109,6 +110,45 @@ export interface OutboxTable {
   created_at: number;
 }
 
+export interface MdRecordsTable {
+  seq: Generated<number>;
+  system: string;
+  kind: string;
+  entity: string;
+  key: string;
+  /** Every change to a record writes all its current versions with the next key_revision. */
+  key_revision: number;
+  valid_from: string;
+  valid_to: string;
+  active: number;
+  attributes: string;
+  source: string;
+  recorded_at: number;
+  replaced_at: number | null;
+}
+
+export interface MdBlockersTable {
+  report_id: string;
+  revision: number;
+  kind: string;
+  entity: string;
+  key: string;
+  reason: 'missing' | 'inactive';
+  created_at: number;
+}
+
+export interface MdSourcesTable {
+  name: string;
+  cursor: string | null;
+  lease_until: number | null;
+  last_started_at: number | null;
+  last_finished_at: number | null;
+  last_status: string | null;
+  last_error: string | null;
+  records_seen: number;
+  records_changed: number;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   api_keys: ApiKeysTable;
@@ -119,4 +159,7 @@ export interface Database {
   postings: PostingsTable;
   posting_attempts: PostingAttemptsTable;
   outbox: OutboxTable;
+  md_records: MdRecordsTable;
+  md_blockers: MdBlockersTable;
+  md_sources: MdSourcesTable;
 }

@@ -10,7 +10,7 @@ import { ERRORS } from '../../src/errors.ts';
 import { createTableMapper } from '../../src/mapping/build-journal.ts';
 import { createReferenceData } from '../../src/masterdata/company.ts';
 import { parseEventBody } from '../../src/pipeline/parse-events.ts';
-import { validateReport } from '../../src/validation/validate-report.ts';
+import { validateMasterData as validateReport } from '../../src/validation/validate-report.ts';
 
 const DOC_URL = new URL('../../docs/events.md', import.meta.url);
 const doc = readFileSync(DOC_URL, 'utf8');
@@ -85,10 +85,7 @@ test('every example report passes validation against the sample company and maps
       const mapper = createTableMapper(mapping);
       assert.deepEqual(validateReport(report, reference, mapper.accountsUsed(report)), [], `${where}: validation findings`);
       const date = report.approvedAt.slice(0, 10);
-      const mapped = mapper.mapReport(report, (code) => {
-        const found = reference.taxCode(report.entity, code, date);
-        return found.found ? found.record.rateBp : undefined;
-      });
+      const mapped = mapper.mapReport(report, (code) => reference.taxRateBp(report.entity, code, date));
       assert.ok(mapped.ok, `${where}: mapping failed: ${JSON.stringify(mapped)}`);
       assert.equal(checkBalance(mapped.journal).balanced, true, `${where}: the journal does not balance`);
     }

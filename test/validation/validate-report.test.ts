@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { normalizeReport, type ExpenseReport, type LineInput, type ReportInput } from '../../src/domain/report.ts';
 import { createReferenceData } from '../../src/masterdata/company.ts';
 import { createTableMapper } from '../../src/mapping/build-journal.ts';
-import { validateReport, type Finding } from '../../src/validation/validate-report.ts';
+import { validateMasterData, type Finding } from '../../src/validation/validate-report.ts';
+
+type Found = Pick<Finding, 'code' | 'params' | 'path'>;
+/** The fields these tests pin down; record, severity and message are covered in the hub's tests. */
+const validateReport = (...args: Parameters<typeof validateMasterData>): Found[] => validateMasterData(...args).map(({ code, params, path }) => ({ code, params, path }));
 import { CLOSED_COST_CENTER_SINCE, costCenterCode, employeeId, SAMPLE_COMPANY, SAMPLE_MAPPINGS } from '../../src/demo/sample-company.ts';
 import { sampleLine } from '../support/report-fixtures.ts';
 
@@ -36,11 +40,11 @@ function report(lines: LineInput[], overrides: Partial<ReportInput> = {}): Expen
 }
 
 /** Validates as the pipeline does: with the accounts the entity's mapping would post to. */
-function validate(r: ExpenseReport): Finding[] {
+function validate(r: ExpenseReport): Found[] {
   return validateReport(r, reference, mapper.accountsUsed(r));
 }
 
-const codes = (findings: Finding[]) => findings.map((f) => f.code);
+const codes = (findings: Found[]) => findings.map((f) => f.code);
 
 describe('validateReport: a clean report', () => {
   test('has no findings', () => {
@@ -97,8 +101,16 @@ describe('validateReport: effective dating', () => {
 });
 
 describe('validateReport: unknown records', () => {
+  test('an unknown expense category is MD_CATEGORY_UNKNOWN, named with its path and the record', () => {
+    const [found] = validateMasterData(report([line({ category: 'MISC' })]), reference, []);
+    assert.equal(found.code, 'MD_CATEGORY_UNKNOWN');
+    assert.equal(found.path, 'lines[0].category');
+    assert.deepEqual(found.record, { kind: 'category', entity: 'DE01', key: 'MISC', state: 'missing' });
+    assert.equal(found.severity, 'error');
+  });
+
   test('an unknown entity stops validation with MD_ENTITY_UNKNOWN', () => {
-    assert.deepEqual(validate(report([line()], { entity: 'FR01' })), [{ code: 'MD_ENTITY_UNKNOWN', params: { entity: 'FR01' }, path: 'entity' }]);
+    assert.deepEqual(validate(report([line()], { entity: 'FR01' })), [{ code: 'MD_ENTITY_UNKNOWN', params: { entity: 'FR01', configured: 'US01, DE01, JP01' }, path: 'entity' }]);
   });
 
   test('an unknown employee is reported once, however many lines the report has', () => {
@@ -134,8 +146,8 @@ describe('validateReport: unknown records', () => {
 
 describe('validateReport: accounts and currency', () => {
   test('the blocked account 6999 is refused with MD_GL_ACCOUNT_BLOCKED on the approval date', () => {
-    const suspense = createTableMapper({ ...DE01, categories: { ...DE01.categories, MISC: { expenseAccount: '6999' } } });
-    const r = report([line({ category: 'MISC' })]);
+    const suspense = createTableMapper({ ...DE01, categories: { ...DE01.categories, SUPPLIES: { expenseAccount: '6999' } } });
+    const r = report([line({ category: 'SUPPLIES' })]);
     assert.ok(suspense.accountsUsed(r).includes('6999'));
     assert.deepEqual(validateReport(r, reference, suspense.accountsUsed(r)), [
       { code: 'MD_GL_ACCOUNT_BLOCKED', params: { entity: 'DE01', account: '6999', date: '2026-07-15' }, path: 'mapping' },
