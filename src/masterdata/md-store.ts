@@ -81,7 +81,15 @@ export async function applyRecords(store: Store, options: ApplyOptions): Promise
     const current = await loadCurrent(tx, options.system, options.records);
     const changed = new Map<string, { versions: RecordVersion[]; previous: StoredVersion[] }>();
     let done = 0;
-    for (const incoming of options.records) {
+    // Rows of one record apply in date order: each replaces the record from its start on.
+    const groups = new Map<string, IncomingVersion[]>();
+    for (const record of options.records) {
+      const id = recordId(record);
+      groups.set(id, [...(groups.get(id) ?? []), record]);
+    }
+    const byStart = (a: IncomingVersion, b: IncomingVersion) => ((a.validFrom ?? '') < (b.validFrom ?? '') ? -1 : (a.validFrom ?? '') > (b.validFrom ?? '') ? 1 : 0);
+    const ordered = [...groups.values()].flatMap((rows) => (rows.length > 1 ? [...rows].sort(byStart) : rows));
+    for (const incoming of ordered) {
       const id = recordId(incoming);
       const base = changed.get(id)?.versions ?? current.get(id) ?? [];
       const next = applyIncoming(base, incoming, options.today);

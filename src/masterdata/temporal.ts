@@ -2,12 +2,14 @@
  * Effective dating: how an incoming version of a record changes the versions the hub holds.
  *
  * The versions of one record (one system, kind, entity and key) never overlap. An incoming version
- * is the truth over its own range: older versions are cut back where they overlap it, and kept
- * where they do not, so history survives. Where the source gave no start date, the hub decides:
- * the beginning of time for a record it has never seen, the start of the latest version when only
- * the end date or nothing changed (a closure), and today when the attributes changed (a change
- * takes effect from the day it was seen). Adjacent versions that say the same are merged, so
- * re-sending a record changes nothing.
+ * says what the record is from its start on: versions before that start are kept (history
+ * survives), everything from the start on is replaced, and after the incoming version's end the
+ * record no longer exists (a termination, a closed cost center). A source that sends history sends
+ * one row per period of a record, in one batch, applied in date order. Where the source gave no
+ * start date, the hub decides: the beginning of time for a record it has never seen, the start of
+ * the latest version when only the end date or nothing changed (a closure), and today when the
+ * attributes changed (a change takes effect from the day it was seen). Adjacent versions that say
+ * the same are merged, so re-sending a record changes nothing.
  */
 import { addDays, OPEN_FROM, type IncomingVersion, type RecordVersion } from './records.ts';
 
@@ -56,12 +58,8 @@ export function applyIncoming(current: readonly RecordVersion[], incoming: Incom
   if (next.validFrom > next.validTo) return undefined;
   const result: RecordVersion[] = [];
   for (const version of current) {
-    if (version.validTo < next.validFrom || version.validFrom > next.validTo) {
-      result.push(version);
-      continue;
-    }
-    if (version.validFrom < next.validFrom) result.push({ ...version, validTo: addDays(next.validFrom, -1) });
-    if (version.validTo > next.validTo) result.push({ ...version, validFrom: addDays(next.validTo, 1) });
+    if (version.validTo < next.validFrom) result.push(version);
+    else if (version.validFrom < next.validFrom) result.push({ ...version, validTo: addDays(next.validFrom, -1) });
   }
   result.push(next);
   const merged = mergeAdjacent(result.sort((a, b) => (a.validFrom < b.validFrom ? -1 : 1)));
