@@ -30,6 +30,7 @@ export const ConfigSchema = Type.Object({
   breakerFailures: Int(1, 1000, 5, 'FINSYNC_BREAKER_FAILURES: consecutive outage failures that open a lane circuit'),
   breakerHalfOpenAfterMs: Int(100, 3_600_000, 5_000, 'FINSYNC_BREAKER_HALF_OPEN_AFTER_MS'),
   masterDataPollMs: Int(10, 60_000, 250, 'FINSYNC_MASTER_DATA_POLL_MS: how often a process reads master-data changes made by other processes'),
+  entitiesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_ENTITIES_FILE: JSON file listing the legal entities; default: the sample company’s three entities' })),
   masterDataSourcesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_MASTER_DATA_SOURCES: JSON file listing the master-data sources and their schedules' })),
 });
 
@@ -56,6 +57,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   breakerFailures: 'FINSYNC_BREAKER_FAILURES',
   breakerHalfOpenAfterMs: 'FINSYNC_BREAKER_HALF_OPEN_AFTER_MS',
   masterDataPollMs: 'FINSYNC_MASTER_DATA_POLL_MS',
+  entitiesFile: 'FINSYNC_ENTITIES_FILE',
   masterDataSourcesFile: 'FINSYNC_MASTER_DATA_SOURCES',
 };
 

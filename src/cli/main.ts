@@ -58,6 +58,53 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .action(async (opts) => {
       exitCode = await (await import('./apikey-command.ts')).runApiKeyCreateCommand(opts);
     });
+  const masterdata = program.command('masterdata').description('Master data: sync sources, import feed files, show records');
+  masterdata
+    .command('sync')
+    .description('Run one master-data source now (incremental where the source allows), with a progress bar on long runs')
+    .requiredOption('--source <name>', 'a source from the sources file (FINSYNC_MASTER_DATA_SOURCES)')
+    .option('--json', 'print the result as JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./masterdata-command.ts')).runMasterDataSyncCommand(opts);
+    });
+  masterdata
+    .command('import')
+    .description('Import a CSV or JSON feed file as one system’s view; a file with any bad row is refused whole')
+    .requiredOption('--system <system>', 'whose view the file holds: erp, hr, expense or finsync')
+    .requiredOption('--file <path>', 'the feed file (.csv or .json)')
+    .option('--kind <kind>', 'record kind for CSV rows without a kind column')
+    .option('--format <format>', 'csv or json, when the file name does not say')
+    .option('--json', 'print the result (or the problems) as JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./masterdata-command.ts')).runMasterDataImportCommand(opts);
+    });
+  masterdata
+    .command('show')
+    .description('Show every version of one record in every system, with who sent it and when')
+    .requiredOption('--kind <kind>', 'employee, cost_center, project, gl_account, tax_code, supplier, category, currency, fx_rate or policy')
+    .requiredOption('--entity <code>', 'legal entity')
+    .requiredOption('--key <key>', 'the record key')
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./masterdata-command.ts')).runMasterDataShowCommand(opts);
+    });
+  masterdata
+    .command('sources')
+    .description('List the configured sources with their schedule and last run')
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./masterdata-command.ts')).runMasterDataSourcesCommand(opts);
+    });
+  program
+    .command('drift')
+    .description('Master-data drift between the ERP and HR / the expense platform, per entity, with the reports each record blocks')
+    .option('--entity <code>', 'one legal entity')
+    .option('--kind <kind>', 'one record kind')
+    .option('--as-of <date>', 'compare as of this date (YYYY-MM-DD); default today')
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./masterdata-command.ts')).runDriftCommand(opts);
+    });
   try {
     await program.parseAsync(argv as string[]);
     return exitCode;

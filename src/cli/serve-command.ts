@@ -3,7 +3,8 @@ import { createHub, createLogger } from '../compose.ts';
 import { loadConfig } from '../config.ts';
 import type { TargetConnector } from '../connectors/contract.ts';
 import { createNetSuiteConnector } from '../connectors/netsuite/client.ts';
-import { SAMPLE_COMPANY, SAMPLE_MAPPINGS, SAMPLE_TARGET } from '../demo/sample-company.ts';
+import { SAMPLE_MAPPINGS, SAMPLE_TARGET } from '../demo/sample-company.ts';
+import { configuredEntities } from './masterdata-command.ts';
 
 export async function runServeCommand(): Promise<number> {
   const config = loadConfig(process.env);
@@ -14,8 +15,11 @@ export async function runServeCommand(): Promise<number> {
   } else {
     logger.warn('FINSYNC_NETSUITE_URL and FINSYNC_NETSUITE_TOKEN are not set: postings will wait in their queue until a connection is configured');
   }
-  // Until the master-data hub lands, the company and its mapping tables are the sample company's.
-  const hub = await createHub({ config, company: SAMPLE_COMPANY, mappings: SAMPLE_MAPPINGS, connectors, logger });
+  // Reference data comes from the master-data sources and the push API; until the governed
+  // mapping rule sets land, the mapping tables are the sample company's.
+  const company = { name: 'finsync', entities: configuredEntities(config), employees: [], costCenters: [], glAccounts: [], taxCodes: [] };
+  const hub = await createHub({ config, company, mappings: SAMPLE_MAPPINGS, connectors, logger });
+  if (hub.sync.sources.length === 0) logger.warn('no master-data sources configured (FINSYNC_MASTER_DATA_SOURCES): reports wait for master data until it is pushed (POST /v1/master-data/records) or imported (finsync masterdata import)');
   await hub.app.listen({ port: config.httpPort, host: config.httpHost });
   hub.startWorkers();
   logger.info({ store: hub.store.location, port: config.httpPort }, 'finsync is serving');

@@ -13,6 +13,8 @@ export interface Rejection {
   readonly code: string;
   readonly detail: string;
   readonly path?: string;
+  /** The query parameter at fault (`o:errorQueryParam`), e.g. `q` for a SuiteQL query NetSuite cannot run. */
+  readonly queryParam?: string;
   readonly retryAfterSeconds?: number;
 }
 
@@ -35,6 +37,8 @@ export interface LedgerMasterData {
   readonly departments: readonly string[];
   readonly employees: readonly string[];
   readonly inactive?: { readonly accounts?: readonly string[]; readonly departments?: readonly string[]; readonly employees?: readonly string[] };
+  /** The live master-data tables (SuiteQL): where they hold an id, their isinactive decides over the lists above. */
+  readonly referenceStatus?: (table: 'subsidiary' | 'account' | 'department' | 'employee', id: string) => 'active' | 'inactive' | undefined;
 }
 
 /** A number in [0, 1) fixed by (seed, text): FNV-1a of the text, then one mulberry32 step. */
@@ -132,12 +136,17 @@ export class SimulatorLedger {
 
   private checkReferences(journal: NormalizedNetSuiteJournal): Rejection | undefined {
     const invalid = (id: string, field: string, path: string) => invalidContent(`Invalid value ${id} for field ${field}`, path);
-    if (!this.subsidiaries.has(journal.subsidiaryId)) return invalid(journal.subsidiaryId, 'subsidiary', 'subsidiary');
+    type Table = Parameters<NonNullable<LedgerMasterData['referenceStatus']>>[0];
+    const active = (table: Table, ids: ReadonlySet<string>, id: string) => {
+      const status = this.masterData.referenceStatus?.(table, id);
+      return status === undefined ? ids.has(id) : status === 'active';
+    };
+    if (!active('subsidiary', this.subsidiaries, journal.subsidiaryId)) return invalid(journal.subsidiaryId, 'subsidiary', 'subsidiary');
     for (const [index, line] of journal.lines.entries()) {
       const path = `line.items[${index}]`;
-      if (!this.accounts.has(line.accountId)) return invalid(line.accountId, 'account', `${path}.account`);
-      if (line.departmentId !== undefined && !this.departments.has(line.departmentId)) return invalid(line.departmentId, 'department', `${path}.department`);
-      if (line.entityId !== undefined && !this.employees.has(line.entityId)) return invalid(line.entityId, 'entity', `${path}.entity`);
+      if (!active('account', this.accounts, line.accountId)) return invalid(line.accountId, 'account', `${path}.account`);
+      if (line.departmentId !== undefined && !active('department', this.departments, line.departmentId)) return invalid(line.departmentId, 'department', `${path}.department`);
+      if (line.entityId !== undefined && !active('employee', this.employees, line.entityId)) return invalid(line.entityId, 'entity', `${path}.entity`);
     }
     return undefined;
   }

@@ -8,8 +8,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import { formatAmount } from '../../domain/money.ts';
 import { createRandom } from '../../simulation/seeded-random.ts';
 import { SimulatorLedger, type LedgerCounts, type Rejection, type SimDocument } from './simulator-ledger.ts';
+import { MasterDataTables, SUITEQL_PATH, type MasterData, type MasterRow, type SuiteQlTable } from './simulator-suiteql.ts';
 
 export type { SimDocument } from './simulator-ledger.ts';
+export type { MasterData, MasterRow, SuiteQlTable } from './simulator-suiteql.ts';
 
 export interface Faults {
   /** Probability that a committed write is never answered: the socket is held, then destroyed after holdMs. */
@@ -18,7 +20,7 @@ export interface Faults {
   /** Probability that a request starts a burst of 429s (Retry-After: 1) lasting burstLength requests. */
   readonly rateLimitBurstRate?: number;
   readonly burstLength?: number;
-  /** Epoch-ms windows during which every record request gets 503. */
+  /** Epoch-ms windows during which every record and SuiteQL request gets 503. */
   readonly maintenanceWindows?: readonly { readonly fromMs: number; readonly toMs: number }[];
   /** Probability that a journal is rejected naming one of its accounts; the same external id always gets the same verdict. */
   readonly invalidReferenceRate?: number;
@@ -31,15 +33,20 @@ export interface NetSuiteSimulatorOptions {
   readonly seed: number;
   /** Requests in flight before NetSuite answers 429; default 15, the base account limit. */
   readonly concurrencyLimit?: number;
-  readonly subsidiaries: readonly string[];
-  readonly accounts: readonly string[];
-  readonly departments: readonly string[];
-  readonly employees: readonly string[];
+  /** Internal ids journals may refer to. Ids in `masterData` count too, and there its isinactive decides. */
+  readonly subsidiaries?: readonly string[];
+  readonly accounts?: readonly string[];
+  readonly departments?: readonly string[];
+  readonly employees?: readonly string[];
   readonly inactive?: { readonly accounts?: readonly string[]; readonly departments?: readonly string[]; readonly employees?: readonly string[] };
   readonly faults?: Faults;
   readonly latencyMs?: number;
-  /** The clock for maintenance windows; defaults to Date.now. */
+  /** The clock for maintenance windows and lastmodifieddate stamps; defaults to Date.now. */
   readonly now?: () => number;
+  /** Master-data rows answered by SuiteQL; see simulator-suiteql.ts for the tables and columns. */
+  readonly masterData?: MasterData;
+  /** Results per SuiteQL query before the rest is cut off; default 100,000 as in NetSuite. Tests lower it. */
+  readonly suiteQlResultsMax?: number;
 }
 
 export interface SimStats extends LedgerCounts {
@@ -54,6 +61,13 @@ export interface NetSuiteSimulator {
   close(): Promise<void>;
   stats(): SimStats;
   setFaults(faults: Faults): void;
+  /**
+   * Creates a master-data row, or updates the columns given when the id exists (null clears one),
+   * and stamps lastmodifieddate with the simulator clock. Returns the row's internal id.
+   */
+  upsertMasterRecord(table: SuiteQlTable, row: MasterRow): string;
+  /** Marks a row inactive (closes a department, terminates an employee, blocks an account), or active again. */
+  setInactive(table: SuiteQlTable, id: string, inactive?: boolean): void;
 }
 
 const RECORD_PREFIX = '/services/rest/record/v1';
@@ -74,7 +88,12 @@ const STATUS_TITLES: Readonly<Record<number, readonly [string, string]>> = {
 
 export function buildEnvelope(rejection: Rejection): object {
   const [title, type] = STATUS_TITLES[rejection.status] ?? ['Error', 'about:blank'];
-  const detail = { detail: rejection.detail, 'o:errorCode': rejection.code, ...(rejection.path !== undefined && { 'o:errorPath': rejection.path }) };
+  const detail = {
+    detail: rejection.detail,
+    ...(rejection.queryParam !== undefined && { 'o:errorQueryParam': rejection.queryParam }),
+    'o:errorCode': rejection.code,
+    ...(rejection.path !== undefined && { 'o:errorPath': rejection.path }),
+  };
   return { type, title, status: rejection.status, 'o:errorDetails': [detail] };
 }
 
@@ -114,11 +133,14 @@ export async function startNetSuiteSimulator(options: NetSuiteSimulatorOptions):
     close: () => simulator.close(),
     stats: () => simulator.stats(),
     setFaults: (faults) => simulator.setFaults(faults),
+    upsertMasterRecord: (table, row) => simulator.masterData.upsert(table, row),
+    setInactive: (table, id, inactive) => simulator.masterData.setInactive(table, id, inactive),
   };
 }
 
 class SimulatorServer {
   url = '';
+  readonly masterData: MasterDataTables;
   private readonly ledger: SimulatorLedger;
   private readonly random: () => number;
   private readonly now: () => number;
@@ -132,9 +154,18 @@ class SimulatorServer {
   private requests = 0;
 
   constructor(private readonly options: NetSuiteSimulatorOptions) {
-    this.ledger = new SimulatorLedger(options);
-    this.random = createRandom(options.seed);
     this.now = options.now ?? Date.now;
+    this.masterData = new MasterDataTables(options.masterData, this.now, options.suiteQlResultsMax);
+    this.ledger = new SimulatorLedger({
+      seed: options.seed,
+      subsidiaries: options.subsidiaries ?? [],
+      accounts: options.accounts ?? [],
+      departments: options.departments ?? [],
+      employees: options.employees ?? [],
+      ...(options.inactive && { inactive: options.inactive }),
+      referenceStatus: (table, id) => this.masterData.referenceStatus(table, id),
+    });
+    this.random = createRandom(options.seed);
     this.concurrencyLimit = options.concurrencyLimit ?? DEFAULT_CONCURRENCY_LIMIT;
     this.faults = options.faults ?? {};
     this.server = createServer((req, res) => {
@@ -179,7 +210,8 @@ class SimulatorServer {
     if (pathname === '/__sim/stats') return this.send(res, 200, this.stats());
     if (pathname === '/__sim/documents') return this.send(res, 200, this.ledger.listByExternalId(searchParams.get('externalId') ?? ''));
     if (pathname === '/__sim/ledger') return this.send(res, 200, this.ledger.list());
-    if (!pathname.startsWith(`${RECORD_PREFIX}/`)) {
+    const isQuery = pathname === SUITEQL_PATH;
+    if (!isQuery && !pathname.startsWith(`${RECORD_PREFIX}/`)) {
       return this.reject(res, { status: 404, code: 'NONEXISTENT_ID', detail: `The path ${pathname} does not exist.` });
     }
     this.requests += 1;
@@ -188,10 +220,11 @@ class SimulatorServer {
     this.inFlight += 1;
     res.once('close', () => (this.inFlight -= 1));
     if (this.options.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.options.latencyMs));
+    if (isQuery) return this.handleQuery(req, res, searchParams, body);
     return this.handleRecord(req, res, pathname.slice(RECORD_PREFIX.length), body);
   }
 
-  /** Checks that apply to every record request, in the order NetSuite's front door would apply them. */
+  /** Checks that apply to every record and SuiteQL request, in the order NetSuite's front door would apply them. */
   private admit(req: IncomingMessage): Rejection | undefined {
     const nowMs = this.now();
     const window = (this.faults.maintenanceWindows ?? []).find((w) => nowMs >= w.fromMs && nowMs < w.toMs);
@@ -234,6 +267,14 @@ class SimulatorServer {
     if ('status' in result) return this.reject(res, result);
     if (this.random() < (this.faults.timeoutAfterCommitRate ?? 0)) return this.hold(req.socket);
     this.send(res, 204, undefined, { Location: `${this.url}${RECORD_PREFIX}/journalEntry/${result.id}` });
+  }
+
+  private handleQuery(req: IncomingMessage, res: ServerResponse, searchParams: URLSearchParams, body: string): void {
+    if (req.method !== 'POST') return this.reject(res, { status: 405, code: 'METHOD_NOT_ALLOWED', detail: `${req.method} is not supported on ${SUITEQL_PATH}; send the query with POST.` });
+    const prefer = req.headers.prefer;
+    const answer = this.masterData.answer({ body, searchParams, prefer: Array.isArray(prefer) ? prefer.join(', ') : prefer, baseUrl: this.url });
+    if ('code' in answer) return this.reject(res, answer);
+    this.send(res, 200, answer.body);
   }
 
   /** The journal is committed but the answer never comes: the client times out or sees the socket cut. */
