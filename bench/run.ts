@@ -5,6 +5,8 @@
  *   npm run bench                      2000 reports (and 2000 pg-boss jobs)
  *   npm run bench -- --reports 5000    or BENCH_REPORTS=5000
  *   npm run bench -- --no-half-load    skip the lag run at half of peak load
+ *   npm run bench -- --only validate   only the benches whose name starts with it (pipeline, validate)
+ *   BENCH_VALIDATE_SECONDS=10          measured seconds per server of validate.api (after a 3 s warm-up)
  *
  * PostgreSQL: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. When it cannot be
  * reached the PostgreSQL figures are printed with "value": null and a "skipped" reason.
@@ -16,6 +18,7 @@ import pg from 'pg';
 import type { PgBossResult, PipelineResult, PipelineTask } from './child.ts';
 import { emit, note, round, withBaseline, type Figure } from './output.ts';
 import type { StoreKind } from './pipeline.ts';
+import { benchValidateApi, validateApiOptions } from './validate-api.ts';
 
 const DEFAULT_REPORTS = 2000;
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -26,6 +29,8 @@ interface Options {
   readonly reports: number;
   readonly halfLoadSeconds: number;
   readonly databaseUrl: string;
+  /** Run only the benches whose name starts with this (`pipeline`, `validate`); all when empty. */
+  readonly only: string;
 }
 
 function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
@@ -37,6 +42,7 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
     reports,
     halfLoadSeconds: argv.includes('--no-half-load') ? 0 : HALF_LOAD_SECONDS,
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    only: argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '') : '',
   };
 }
 
@@ -132,12 +138,24 @@ async function main(): Promise<void> {
   note(`${options.reports} reports / jobs per run${options.halfLoadSeconds > 0 ? `, ${options.halfLoadSeconds} s at half of peak load` : ', no half-load run'}`);
   // Figures from a busy machine are not comparable; the load says how busy it was.
   note(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const pgDown = await postgresUnavailable(options.databaseUrl);
-  if (pgDown) note(`${pgDown}; the PostgreSQL figures are skipped`);
-  const baseline = await benchPgBoss(options, pgDown);
-  emit(baseline);
-  for (const kind of ['sqlite', 'postgres'] as const) {
-    for (const figure of await benchPipeline(kind, options, pgDown, baseline)) emit(figure);
+  if ('pipeline'.startsWith(options.only)) {
+    const pgDown = await postgresUnavailable(options.databaseUrl);
+    if (pgDown) note(`${pgDown}; the PostgreSQL figures are skipped`);
+    const baseline = await benchPgBoss(options, pgDown);
+    emit(baseline);
+    for (const kind of ['sqlite', 'postgres'] as const) {
+      for (const figure of await benchPipeline(kind, options, pgDown, baseline)) emit(figure);
+    }
+  }
+  if ('validate.api'.startsWith(options.only)) {
+    try {
+      for (const figure of await benchValidateApi(validateApiOptions(process.argv.slice(2), process.env))) emit(figure);
+    } catch (error) {
+      process.exitCode = 1;
+      note(`validate.api failed: ${error instanceof Error ? error.message : String(error)}`);
+      const units: [string, string][] = [['requests_per_s', 'requests/s'], ['p50_ms', 'ms'], ['p99_ms', 'ms'], ['rss_mb', 'MB'], ['load_s', 's']];
+      for (const [metric, unit] of units) emit({ bench: 'validate.api', metric, value: null, unit, skipped: `failed: ${(error as Error).message}` });
+    }
   }
   note(`done in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }

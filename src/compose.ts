@@ -11,7 +11,9 @@ import { createTableMapper } from './mapping/build-journal.ts';
 import type { EntityMapping, Mapper } from './mapping/entity-mapping.ts';
 import type { CompanyDefinition } from './masterdata/company.ts';
 import { createMasterDataHub, seedCompany, type MasterDataHub } from './masterdata/hub.ts';
-import { validateMasterData } from './validation/validate-report.ts';
+import { loadSourcesFile, startSchedules, type SourceDefinition, type SyncContext } from './masterdata/sources.ts';
+import { DuplicateIndex, loadRecentRevisions, longestWindowDays } from './validation/duplicates.ts';
+import { createValidator } from './validation/validator.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createOutboxBroker, type Broker } from './pipeline/broker.ts';
 import { systemClock, type Clock } from './pipeline/clock.ts';
@@ -31,6 +33,8 @@ export interface Hub {
   readonly logger: Logger;
   readonly app: FastifyInstance;
   readonly masterData: MasterDataHub;
+  /** Master-data sources: run one with runSync(hub.sync, name). */
+  readonly sync: SyncContext;
   /** Starts the broker and the lanes (the workers). The API is started by whoever listens. */
   startWorkers(): void;
   stopWorkers(): Promise<void>;
@@ -42,6 +46,8 @@ export interface HubOptions {
   /** The legal entities; its reference data is loaded into the hub when `seedMasterData` is set. */
   readonly company: CompanyDefinition;
   readonly seedMasterData?: boolean;
+  /** Master-data sources; default: the file named by FINSYNC_MASTER_DATA_SOURCES, or none. */
+  readonly sources?: readonly SourceDefinition[];
   readonly mappings: readonly EntityMapping[];
   readonly connectors: readonly TargetConnector[];
   readonly clock?: Clock;
@@ -89,11 +95,25 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   const masterData = await createMasterDataHub({ store, clock, entities: options.company.entities, pollIntervalMs: config.masterDataPollMs, logger, onResumed: () => wakeBroker() });
   if (options.seedMasterData) await seedCompany(masterData, options.company);
   const reference = masterData.index;
+  const today = () => new Date(clock.now()).toISOString().slice(0, 10);
+  const duplicates = new DuplicateIndex({ retentionDays: () => longestWindowDays(reference, today()), now: () => clock.now() });
+  await loadRecentRevisions(store.db, duplicates, clock.now() - (longestWindowDays(reference, today()) + 1) * 86_400_000);
+  const validator = createValidator({ reference, duplicates, clock });
+  const entityCodes = options.company.entities.map((e) => e.code);
+  const sync: SyncContext = {
+    store,
+    hub: masterData,
+    clock,
+    logger,
+    sources: options.sources ?? (config.masterDataSourcesFile ? loadSourcesFile(config.masterDataSourcesFile, entityCodes) : []),
+    netsuite: { requestTimeoutMs: config.requestTimeoutMs, ...(config.netsuiteUrl && { url: config.netsuiteUrl }), ...(config.netsuiteToken && { token: config.netsuiteToken }) },
+  };
+  let schedules: { stop(): void } | undefined;
   const processDeps: ProcessDeps = {
     store,
     clock,
     reference,
-    validate: (report, accountsUsed) => validateMasterData(report, reference, accountsUsed),
+    validate: (report, accountsUsed) => validator.validateReport(report, accountsUsed),
     refreshReference: () => masterData.feed.refresh(),
     mappers,
     metrics,
@@ -116,7 +136,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     const { reportId, reason } = m.payload as { reportId: string; reason: string | null };
     await recallReport(processDeps, reportId, reason);
   });
-  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes });
+  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, masterData, sync, validator, mappers });
   let workersRunning = false;
   const hub: Hub = {
     store,
@@ -126,15 +146,18 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     logger,
     app,
     masterData,
+    sync,
     startWorkers() {
       workersRunning = true;
       masterData.feed.start();
+      schedules = startSchedules(sync);
       broker.start();
       for (const lane of lanes.values()) lane.start();
     },
     async stopWorkers() {
       if (!workersRunning) return;
       workersRunning = false;
+      schedules?.stop();
       await masterData.feed.stop();
       await broker.stop();
       await Promise.all([...lanes.values()].map((lane) => lane.stop()));

@@ -58,6 +58,14 @@ export const ERRORS = {
   MD_FX_RATE_MISSING: { status: 422, retryable: false, message: 'No exchange rate from {from} to {to} on {date} was sent with the line or is held for entity {entity}. Send the rate with the line or load it into master data.' },
   REPORT_CURRENCY_NOT_FUNCTIONAL: { status: 422, retryable: false, message: 'The report is in {currency}, but entity {entity} keeps its books in {functionalCurrency}. Reimburse in the functional currency (convert the lines with their rates), then resend.' },
   // --- expense policy (findings of POST /v1/validate and the pipeline's validation step) ---
+  POLICY_CURRENCY_NOT_ALLOWED: { status: 422, retryable: false, message: 'Line {lineId} is in {currency}, which the expense policy of entity {entity} does not accept (accepted: {allowed}). Record the expense in an accepted currency, or ask finance to add {currency} to the policy.' },
+  POLICY_LINE_LIMIT: { status: 422, retryable: false, message: 'Line {lineId} ({category}) comes to {amount} {currency}, above the per-line limit of {limit} {currency} in entity {entity}. Reduce the amount to the limit or attach the approval for the excess.' },
+  POLICY_DAILY_LIMIT: { status: 422, retryable: false, message: '{category} expenses of employee {employeeId} on {date} come to {amount} {currency} in this report (lines {lineIds}), above the daily limit of {limit} {currency} in entity {entity}. Reduce them to the limit or attach the approval for the excess.' },
+  POLICY_RECEIPT_REQUIRED: { status: 422, retryable: false, message: 'Line {lineId} comes to {amount} {currency}, above {limit} {currency}, and has no receipt. Attach the receipt (receipt: true).' },
+  POLICY_PER_DIEM_TAXABLE: { status: 422, retryable: false, message: 'Per diem line {lineId} pays {amount} {currency} for {days} day(s), above the statutory {limit} {currency} ({dailyLimit} {currency} a day): {taxableAmount} {currency} is taxable and is posted to its own account. Nothing to fix unless the days or the amount are wrong.' },
+  POLICY_DUPLICATE_SUSPECTED: { status: 422, retryable: false, message: 'Line {lineId} ({amount} {currency}, {merchant}, {date}) matches line {otherLineId} of report {otherReportId}. Remove it if the expense was claimed twice; otherwise say why in the line description.' },
+  POLICY_WEEKEND: { status: 422, retryable: false, message: 'Line {lineId} is dated {date}, a {weekday}. Check that it was a business expense; nothing to change if it was.' },
+  POLICY_HOLIDAY: { status: 422, retryable: false, message: 'Line {lineId} is dated {date}, a public holiday in entity {entity}. Check that it was a business expense; nothing to change if it was.' },
   // POLICY-CODES-END
   // --- master-data hub: records, imports, sources ---
   MD_RECORD_INVALID: { status: 400, retryable: false, message: '{path}: {detail}. Fix the record and send it again; nothing from this batch was applied.' },
@@ -65,6 +73,7 @@ export const ERRORS = {
   MD_DUPLICATE_KEY: { status: 400, retryable: false, message: '{path}: {kind} {key} of entity {entity} is also at {otherPath} with overlapping dates. Send each record once per date range; nothing from this batch was applied.' },
   MD_IMPORT_INVALID: { status: 400, retryable: false, message: '{file}: {count} problem(s), the first: {first}. Nothing was applied; fix every row listed in the details and import the file again.' },
   MD_BATCH_TOO_LARGE: { status: 400, retryable: false, message: 'The batch holds {count} records; at most {max} are accepted per request. Split it, or import a file with `finsync masterdata import`.' },
+  MD_FEED_INVALID: { status: 400, retryable: false, message: '{path}: {detail}. Fix the file as described under "Feed files" in docs/master-data.md and import it again; nothing from it was applied.' },
   MD_RECORD_NOT_FOUND: { status: 404, retryable: false, message: 'No {kind} {key} in entity {entity} in any system. Check the kind, entity and key.' },
   MD_SOURCE_UNKNOWN: { status: 400, retryable: false, message: 'No master-data source named {source}. Configured sources: {configured}.' },
   MD_SOURCES_INVALID: { status: 500, retryable: false, message: 'The master-data sources file {file} is invalid: {detail}. Fix it (see docs/master-data.md) and start again.' },

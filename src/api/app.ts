@@ -14,6 +14,12 @@ import { registerAuth } from './auth.ts';
 import { registerEventRoutes } from './events-routes.ts';
 import { registerReportRoutes } from './reports-routes.ts';
 import { registerHealthRoutes } from './health-routes.ts';
+import { registerValidateRoutes } from './validate-routes.ts';
+import type { Validator } from '../validation/validator.ts';
+import type { Mapper } from '../mapping/entity-mapping.ts';
+import { registerMasterDataRoutes } from './master-data-routes.ts';
+import type { MasterDataHub } from '../masterdata/hub.ts';
+import type { SyncContext } from '../masterdata/sources.ts';
 
 export interface AppDeps {
   readonly store: Store;
@@ -22,6 +28,12 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly bodyLimitBytes: number;
+  /** Master-data and policy checks for POST /v1/validate. */
+  readonly validator: Validator;
+  /** Each entity's mapper: the GL accounts a draft would post to are checked too. */
+  readonly mappers: ReadonlyMap<string, Mapper>;
+  readonly masterData: MasterDataHub;
+  readonly sync: SyncContext;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -58,6 +70,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerReportRoutes(app, deps);
+  registerValidateRoutes(app, deps);
+  registerMasterDataRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;
 }

@@ -46,6 +46,6 @@ export async function runDemoCommand(opts: DemoCommandOptions): Promise<number> 
   }).finally(() => started && bar.stop());
   if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else process.stdout.write(`${formatSummary(summary)}\nLogs: .finsync/demo.log\n`);
-  const consistent = summary.posted + summary.quarantined === summary.reports && summary.erpDuplicates === 0 && summary.unbalanced === 0;
+  const consistent = summary.posted + summary.quarantined + summary.waiting === summary.reports && summary.erpDuplicates === 0 && summary.unbalanced === 0;
   return consistent ? 0 : 1;
 }

@@ -10,7 +10,7 @@ export async function runStatusCommand(opts: { json: boolean }): Promise<number>
   try {
     const schemaVersion = await currentSchemaVersion(store);
     const ready = schemaVersion === KNOWN_SCHEMA_VERSION;
-    const states = ready ? await countReportStates(store.db) : { reports: 0, byState: {}, quarantineReasons: {} };
+    const states = ready ? await countReportStates(store.db) : { reports: 0, byState: {}, quarantineReasons: {}, waitingReasons: {} };
     const postings = ready
       ? await store.db.selectFrom('postings').select(['target', 'state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy(['target', 'state']).execute()
       : [];

@@ -15,7 +15,13 @@ import { startNetSuiteSimulator, type Faults, type NetSuiteSimulator } from '../
 import type { FinishedPosting } from '../pipeline/finish-posting.ts';
 import { dropPostgresSchema, openStore, type Store } from '../store/db.ts';
 import { createApiKey } from '../store/api-keys.ts';
+import { netsuiteMasterDataFromCompany } from '../connectors/netsuite/simulator-suiteql.ts';
+import { seedCompany } from '../masterdata/hub.ts';
+import { runSync, type SourceDefinition, type SyncResult } from '../masterdata/sources.ts';
 import { SAMPLE_COMPANY, SAMPLE_MAPPINGS, SAMPLE_TARGET } from './sample-company.ts';
+
+/** The demo's master-data source: the NetSuite simulator's reference data, read through SuiteQL. */
+export const DEMO_NETSUITE_SOURCE = 'netsuite';
 
 export interface DemoEnvironment {
   readonly hub: Hub;
@@ -24,6 +30,8 @@ export interface DemoEnvironment {
   readonly apiKey: string;
   /** The connector the hub posts through (as wrapped, if a wrapper was given). */
   readonly connector: TargetConnector;
+  /** Runs the NetSuite master-data source once (the hub also ran it at start). */
+  syncMasterData(): Promise<SyncResult>;
   close(): Promise<void>;
 }
 
@@ -49,10 +57,8 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     token,
     seed: options.seed,
     concurrencyLimit: 15,
-    subsidiaries: company.entities.map((e) => e.erpSubsidiaryId),
-    accounts: company.glAccounts.map((a) => a.erpId),
-    departments: company.costCenters.map((c) => c.erpId),
-    employees: company.employees.map((e) => e.erpId),
+    // The ERP holds the company's reference data; the hub pulls it through SuiteQL below.
+    masterData: netsuiteMasterDataFromCompany(company, { mappings: SAMPLE_MAPPINGS }),
     ...(options.faults && { faults: options.faults }),
   });
   const store: Store =
@@ -67,17 +73,32 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     requestTimeoutMs: options.config.requestTimeoutMs,
   });
   const connector = options.wrapConnector ? options.wrapConnector(plainConnector) : plainConnector;
+  const sources: SourceDefinition[] = [
+    { name: DEMO_NETSUITE_SOURCE, type: 'netsuite', url: simulator.url, subsidiaries: Object.fromEntries(company.entities.map((e) => [e.erpSubsidiaryId, e.code])) },
+  ];
   const hub = await createHub({
-    config: options.config,
+    config: { ...options.config, netsuiteToken: token },
     company,
-    seedMasterData: true,
+    sources,
     mappings: SAMPLE_MAPPINGS,
     connectors: [connector],
     store,
     logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.onPostingEnd && { onPostingEnd: options.onPostingEnd }),
   });
-  const apiUrl = await hub.app.listen({ port: 0, host: '127.0.0.1' });
+  let apiUrl: string;
+  try {
+    // finsync's own data (the expense policies) is loaded from the sample company; everything the
+    // ERP holds comes from the ERP.
+    await seedCompany(hub.masterData, { ...company, employees: [], costCenters: [], glAccounts: [], taxCodes: [], categories: [] });
+    await runSync(hub.sync, DEMO_NETSUITE_SOURCE);
+    apiUrl = await hub.app.listen({ port: 0, host: '127.0.0.1' });
+  } catch (error) {
+    await hub.close();
+    await store.close();
+    await simulator.close();
+    throw error;
+  }
   hub.startWorkers();
   const { key } = await createApiKey(store.db, 'demo', Date.now());
   return {
@@ -86,6 +107,7 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     apiUrl,
     apiKey: key,
     connector,
+    syncMasterData: () => runSync(hub.sync, DEMO_NETSUITE_SOURCE),
     async close() {
       await hub.close();
       await store.close();

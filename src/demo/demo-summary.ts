@@ -12,6 +12,13 @@ export interface DemoSummary {
   posted: number;
   quarantined: number;
   quarantineReasons: Record<string, number>;
+  /** Reports still waiting for master data no source has brought. */
+  waiting: number;
+  waitingReasons: Record<string, number>;
+  /** Report revisions that waited for master data and resumed by themselves when a sync brought it. */
+  resumedAfterMasterData: number;
+  /** Current master-data records in the hub (every system). */
+  masterDataRecords: number;
   duplicatesPrevented: number;
   erpDocuments: number;
   erpDuplicates: number;
@@ -35,7 +42,8 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 export async function summarizeDemo(store: Store, simulatorUrl: string, startedAt: number, now: number): Promise<DemoSummary> {
   const states = await countReportStates(store.db);
-  const kinds = await countLogKinds(store.db, ['event.duplicate', 'revision.duplicate', 'posting.found-on-lookup']);
+  const kinds = await countLogKinds(store.db, ['event.duplicate', 'revision.duplicate', 'posting.found-on-lookup', 'revision.resumed']);
+  const records = await store.db.selectFrom('md_records').select((eb) => eb.fn.countAll<number>().as('n')).where('replaced_at', 'is', null).executeTakeFirst();
   const stats = (await (await fetch(`${simulatorUrl}/__sim/stats`)).json()) as { documents: number; duplicateExternalIds: number };
   const ledger = (await (await fetch(`${simulatorUrl}/__sim/ledger`)).json()) as SimLedgerDocument[];
   const erpUnbalanced = ledger.filter((d) => d.lines.reduce((sum, l) => sum + l.debitMinor - l.creditMinor, 0) !== 0 || d.lines.length === 0).length;
@@ -47,6 +55,10 @@ export async function summarizeDemo(store: Store, simulatorUrl: string, startedA
     posted: states.byState.posted ?? 0,
     quarantined: states.byState.quarantined ?? 0,
     quarantineReasons: states.quarantineReasons,
+    waiting: states.byState.waiting ?? 0,
+    waitingReasons: states.waitingReasons,
+    resumedAfterMasterData: kinds['revision.resumed'],
+    masterDataRecords: Number(records?.n ?? 0),
     duplicatesPrevented: kinds['event.duplicate'] + kinds['revision.duplicate'] + kinds['posting.found-on-lookup'],
     erpDocuments: stats.documents,
     erpDuplicates: stats.duplicateExternalIds,
@@ -60,10 +72,13 @@ export async function summarizeDemo(store: Store, simulatorUrl: string, startedA
 
 export function formatSummary(s: DemoSummary): string {
   const reasons = Object.entries(s.quarantineReasons).map(([code, n]) => `    ${code}: ${n}`).join('\n');
+  const waiting = Object.entries(s.waitingReasons).map(([code, n]) => `    ${code}: ${n}`).join('\n');
   return [
     `finsync demo: ${s.reports} reports in ${(s.elapsedMs / 1000).toFixed(1)} s`,
     `  posted:               ${s.posted}`,
     `  quarantined:          ${s.quarantined}${reasons ? `\n${reasons}` : ''}`,
+    `  waiting for master data: ${s.waiting}${waiting ? `\n${waiting}` : ''}`,
+    `  resumed after a master-data sync: ${s.resumedAfterMasterData} (master-data records held: ${s.masterDataRecords})`,
     `  reversals posted:     ${s.reversals}`,
     `  duplicates prevented: ${s.duplicatesPrevented}`,
     `  ERP documents:        ${s.erpDocuments} (external ids with more than one document: ${s.erpDuplicates})`,

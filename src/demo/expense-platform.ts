@@ -82,7 +82,7 @@ export interface GenerateOptions {
   readonly invalidShare?: number;
 }
 
-export const INVALID_KINDS = ['terminated_employee', 'closed_cost_center', 'unknown_cost_center', 'unknown_category'] as const;
+export const INVALID_KINDS = ['terminated_employee', 'closed_cost_center', 'unknown_cost_center', 'unknown_category', 'new_hire'] as const;
 export type InvalidKind = (typeof INVALID_KINDS)[number];
 
 /** A category with no mapping in any sample entity. */
@@ -91,6 +91,8 @@ export const UNKNOWN_CATEGORY = 'GIFTS';
 const TERMINATED_EMPLOYEE = EMPLOYEES_PER_ENTITY;
 const CLOSED_COST_CENTER = COST_CENTERS_PER_ENTITY;
 const UNKNOWN_EMPLOYEE = 9_999;
+/** New hires: in the expense platform already, in the ERP only once its team adds them (the demo does, late). */
+export const NEW_HIRES = [EMPLOYEES_PER_ENTITY + 1, EMPLOYEES_PER_ENTITY + 2, EMPLOYEES_PER_ENTITY + 3] as const;
 
 const PURPOSES = ['Customer visit', 'Trade fair', 'Team offsite', 'Conference', 'Sales trip', 'Supplier audit', 'Training'];
 const CITIES: Record<string, readonly string[]> = {
@@ -136,6 +138,7 @@ function planReport(rng: Rng, approvedOn: Date, invalid: InvalidKind | undefined
     if (invalid === 'terminated_employee') return { ...normal, employee: UNKNOWN_EMPLOYEE, invalid };
     return { ...normal, invalid: 'unknown_cost_center' };
   }
+  if (invalid === 'new_hire') return { ...normal, employee: rng.pick(NEW_HIRES), invalid };
   return { ...normal, ...(invalid && { invalid }) };
 }
 
@@ -175,6 +178,7 @@ function spoilLines(lines: LineInput[], entity: string, invalid: InvalidKind): L
   });
   switch (invalid) {
     case 'terminated_employee':
+    case 'new_hire':
       return lines;
     case 'closed_cost_center':
       return [withCostCenter(costCenterCode(entity, CLOSED_COST_CENTER)), ...rest];

@@ -2,7 +2,10 @@
  * `finsync demo`: the reference scenario end to end. The expense-platform simulator sends approved
  * reports as CloudEvents to the hub's HTTP API (with duplicate deliveries when faults are on), later
  * sends revisions of reports already posted, and the hub posts balanced journals to the NetSuite
- * simulator. Ends when every report is in an end state, then reports the figures.
+ * simulator. Master data comes from the NetSuite simulator through SuiteQL. Reports for employees
+ * the ERP does not have yet wait; the demo then adds those new hires to NetSuite and syncs, and the
+ * waiting reports resume by themselves. Ends when every report is in an end state (posted,
+ * quarantined, or still waiting for master data nobody added), then reports the figures.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +17,7 @@ import { startDemoEnvironment, type DemoEnvironment } from './demo-environment.t
 import { summarizeDemo, type DemoSummary } from './demo-summary.ts';
 import { generateReports, reviseReport, toCloudEvent } from './expense-platform.ts';
 import { countReportStates } from '../store/reports.ts';
+import { SAMPLE_COMPANY } from './sample-company.ts';
 
 export interface DemoOptions {
   readonly reports: number;
@@ -30,7 +34,7 @@ export interface DemoOptions {
 
 const BATCH_SIZE = 50;
 const SENDERS = 4;
-const END_STATES = new Set(['posted', 'quarantined']);
+const END_STATES = new Set(['posted', 'quarantined', 'waiting']);
 
 export function demoFaults(startMs: number): Faults {
   return {
@@ -56,14 +60,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     seed: options.seed,
     storage,
     keep: options.keep,
-    ...(options.faults && { faults: demoFaults(startedAt) }),
     ...(options.logger && { logger: options.logger }),
   });
   try {
+    // Faults start once the hub is up and has its master data, so the maintenance window falls on postings.
+    if (options.faults) env.simulator.setFaults(demoFaults(Date.now()));
     const reports = generateReports({ count: options.reports, seed: options.seed });
     const revised = pickRevisions(reports, options.seed);
     await sendReports(env, reports, options.faults, options.seed);
     await waitForEndStates(env, reports.length, options, (done) => options.onProgress?.(Math.min(done, reports.length), reports.length));
+    // New hires reach the ERP late: add them to NetSuite, sync, and the reports waiting for them resume.
+    if ((await addLateHires(env)) > 0) {
+      await env.syncMasterData();
+      await waitForEndStates(env, reports.length, options, (done) => options.onProgress?.(Math.min(done, reports.length), reports.length));
+    }
     // Revisions of reports that are already posted: the hub reverses and posts again.
     const revisions = revised.map((r) => reviseReport(r, options.seed));
     await sendEvents(env, revisions.map((r) => toCloudEvent(stampApproval(r), { type: 'updated' })));
@@ -73,6 +83,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   } finally {
     await env.close();
   }
+}
+
+/** Adds to the NetSuite simulator every employee a waiting report misses, as the ERP team would. */
+async function addLateHires(env: DemoEnvironment): Promise<number> {
+  const missing = await env.hub.store.db.selectFrom('md_blockers').select(['entity', 'key']).distinct().where('kind', '=', 'employee').where('reason', '=', 'missing').execute();
+  for (const { entity, key } of missing) {
+    const legal = SAMPLE_COMPANY.entities.find((e) => e.code === entity);
+    const department = SAMPLE_COMPANY.costCenters.find((c) => c.entity === entity && c.validTo === undefined);
+    if (!legal || !department) continue;
+    env.simulator.upsertMasterRecord('employee', { entityid: key, externalid: key, firstname: 'New', lastname: `Hire ${key}`, subsidiary: legal.erpSubsidiaryId, department: department.erpId, hiredate: '2020-01-01', isinactive: false });
+  }
+  return missing.length;
 }
 
 function pickRevisions(reports: readonly ReportInput[], seed: number): ReportInput[] {

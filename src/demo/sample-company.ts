@@ -136,10 +136,12 @@ const POLICIES: Readonly<Record<string, Policy>> = {
     holidays: ['2026-01-01', '2026-04-03', '2026-05-01', '2026-10-03', '2026-12-25', '2026-12-26'],
   },
   JP01: {
-    allowedCurrencies: ['JPY', 'USD'],
+    // The expense platform books JP01's trips abroad in USD and EUR (expense-platform-lines.ts).
+    allowedCurrencies: ['JPY', 'USD', 'EUR'],
     categoryLimits: { MEALS: { perLine: '20000', perDay: '30000' }, LODGING: { perLine: '60000' } },
     receiptRequiredAbove: '5000',
-    perDiem: { PERDIEM: { dailyLimit: '50' } },
+    // Yen have no minor unit: 5000 is the mapping's limitMinorPerDay for JP01.
+    perDiem: { PERDIEM: { dailyLimit: '5000' } },
     duplicateWindowDays: 30,
     flagWeekends: true,
     holidays: ['2026-01-01', '2026-05-05', '2026-11-03'],

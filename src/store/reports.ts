@@ -58,6 +58,8 @@ export interface StateCounts {
   readonly reports: number;
   readonly byState: Record<string, number>;
   readonly quarantineReasons: Record<string, number>;
+  /** Reports waiting for master data, by the code of what they miss first. */
+  readonly waitingReasons: Record<string, number>;
 }
 
 /** Counts reports by the state of their latest revision. */
@@ -70,14 +72,16 @@ export async function countReportStates(db: Db): Promise<StateCounts> {
     .execute();
   const byState: Record<string, number> = {};
   const quarantineReasons: Record<string, number> = {};
+  const waitingReasons: Record<string, number> = {};
   let reports = 0;
   for (const row of rows) {
     const n = Number(row.n);
     reports += n;
     byState[row.state] = (byState[row.state] ?? 0) + n;
     if (row.state === 'quarantined' && row.reason_code) quarantineReasons[row.reason_code] = (quarantineReasons[row.reason_code] ?? 0) + n;
+    if (row.state === 'waiting' && row.reason_code) waitingReasons[row.reason_code] = (waitingReasons[row.reason_code] ?? 0) + n;
   }
-  return { reports, byState, quarantineReasons };
+  return { reports, byState, quarantineReasons, waitingReasons };
 }
 
 export interface LockedReport {

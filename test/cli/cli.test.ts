@@ -68,7 +68,7 @@ function explain(r: RunResult): string {
   return `exit ${r.code} (signal ${r.signal})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 }
 
-const SUMMARY_KEYS = ['reports', 'posted', 'quarantined', 'quarantineReasons', 'duplicatesPrevented', 'erpDocuments', 'erpDuplicates', 'reversals', 'unbalanced', 'lagMsP50', 'lagMsP99', 'elapsedMs'];
+const SUMMARY_KEYS = ['reports', 'posted', 'quarantined', 'quarantineReasons', 'waiting', 'waitingReasons', 'resumedAfterMasterData', 'masterDataRecords', 'duplicatesPrevented', 'erpDocuments', 'erpDuplicates', 'reversals', 'unbalanced', 'lagMsP50', 'lagMsP99', 'elapsedMs'];
 
 /** Checks the demo's --json output: its last line is the summary, and the figures are consistent. */
 function checkDemoSummary(r: RunResult, reports: number): Record<string, unknown> {
@@ -78,7 +78,7 @@ function checkDemoSummary(r: RunResult, reports: number): Record<string, unknown
   const summary = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
   assert.ok(summary !== null && typeof summary === 'object' && !Array.isArray(summary), 'the last line is one JSON object');
   assert.deepEqual(Object.keys(summary).sort(), [...SUMMARY_KEYS].sort());
-  for (const key of SUMMARY_KEYS.filter((k) => k !== 'quarantineReasons')) {
+  for (const key of SUMMARY_KEYS.filter((k) => k !== 'quarantineReasons' && k !== 'waitingReasons')) {
     assert.equal(typeof summary[key], 'number', `${key} is a number`);
     assert.ok(Number.isInteger(summary[key]) && (summary[key] as number) >= 0, `${key} is a whole number >= 0, got ${String(summary[key])}`);
   }
@@ -90,8 +90,10 @@ function checkDemoSummary(r: RunResult, reports: number): Record<string, unknown
   }
   const s = summary as Record<string, number>;
   assert.equal(s.reports, reports);
-  assert.equal(s.posted + s.quarantined, s.reports, 'every report ends posted or quarantined');
+  assert.equal(s.posted + s.quarantined + s.waiting, s.reports, 'every report ends posted, quarantined or waiting for master data');
   assert.equal(Object.values(reasons as Record<string, number>).reduce((a, b) => a + b, 0), s.quarantined, 'every quarantined report has a reason');
+  assert.equal(Object.values(summary.waitingReasons as Record<string, number>).reduce((a, b) => a + b, 0), s.waiting, 'every waiting report has a reason');
+  assert.ok(s.masterDataRecords > 0, 'master data was synced from the ERP');
   assert.equal(s.erpDuplicates, 0, 'no external id was posted twice');
   assert.equal(s.unbalanced, 0, 'every journal balances');
   assert.ok(s.erpDocuments >= s.posted, 'each posted report has an ERP document');

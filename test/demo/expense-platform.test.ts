@@ -124,10 +124,10 @@ describe('generateReports', () => {
     }
   });
 
-  it('spreads invalid reports over all four kinds and keeps them schema-valid', () => {
+  it('spreads invalid reports over all five kinds (a new hire is an employee the ERP does not know yet) and keeps them schema-valid', () => {
     const reports = generateReports({ count: 400, seed: 5, approvedOn: APPROVED_ON, invalidShare: 0.5 });
     const problems = new Set(reports.flatMap((r) => findBusinessProblems(r)));
-    assert.deepEqual([...problems].sort(), ['category unknown', 'cost center closed', 'cost center unknown', 'employee inactive']);
+    assert.deepEqual([...problems].sort(), ['category unknown', 'cost center closed', 'cost center unknown', 'employee inactive', 'employee unknown']);
     for (const report of reports) assertWellFormed(report);
   });
 

@@ -197,7 +197,7 @@ describe('pullNetSuite conversion rules', () => {
     assert.deepEqual(records.map((r) => `${r.kind}:${r.key}`), ['cost_center:CC8', 'employee:E123']);
     assert.equal(find(records, 'employee', 'US01', 'E123')?.attributes.costCenter, 'CC7');
     assert.equal(cursor, '2026-04-02 13:00:00');
-    assert.ok(reader.queries.some((q) => q.includes("FROM employee WHERE lastmodifieddate > TO_TIMESTAMP('2026-04-01 00:00:00', 'YYYY-MM-DD HH24:MI:SS') ORDER BY id")));
+    assert.ok(reader.queries.some((q) => q.includes("FROM employee WHERE lastmodifieddate >= TO_TIMESTAMP('2026-04-01 00:00:00', 'YYYY-MM-DD HH24:MI:SS') ORDER BY id")));
     assert.ok(reader.queries.some((q) => /FROM department ORDER BY id$/.test(q)));
     await assert.rejects(pullNetSuite({ client: reader, subsidiaries: SUBSIDIARIES }, "2026-04-01' OR 1=1 --"), /Assertion failed/);
   });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { checkBalance, type JournalEntry } from '../../src/domain/journal.ts';
 import type { Harness } from '../support/hub-harness.ts';
 
-const END_STATES = new Set(['posted', 'quarantined', 'recalled']);
+const END_STATES = new Set(['posted', 'quarantined', 'recalled', 'waiting']);
 
 interface LedgerDocument {
   id: string;
@@ -26,6 +26,16 @@ export async function assertInvariants(h: Harness, expectedReports: number): Pro
   for (const r of latest) {
     assert.ok(END_STATES.has(r.state), `report ${r.report_id} ended in ${r.state}, not an end state`);
     if (r.state === 'quarantined') assert.ok(r.reason_code, `report ${r.report_id} is quarantined without a reason code`);
+    if (r.state === 'waiting') {
+      // Waiting is visible and explained: a reason code, and the records it waits for, none of which the ERP holds.
+      assert.ok(r.reason_code, `report ${r.report_id} waits without a reason code`);
+      const blockers = await db.selectFrom('md_blockers').select(['kind', 'entity', 'key']).where('report_id', '=', r.report_id).where('reason', '=', 'missing').execute();
+      assert.ok(blockers.length > 0, `report ${r.report_id} waits for nothing named`);
+      for (const b of blockers) {
+        const held = h.hub.masterData.index.lookup(b.kind as never, b.entity, b.key, '2026-01-01');
+        assert.equal(held.found, false, `report ${r.report_id} waits for ${b.kind} ${b.key}, which the hub holds`);
+      }
+    }
   }
   const open = await db.selectFrom('postings').select(['external_key', 'state']).where('state', 'in', ['queued', 'posting']).execute();
   assert.deepEqual(open, [], 'no posting is left open');

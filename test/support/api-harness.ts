@@ -33,6 +33,8 @@ export interface ApiHarness {
   /** POST /v1/events with the key; a string or Buffer payload is sent as is, anything else as JSON. */
   postEvents(payload: unknown, options?: { contentType?: string; headers?: Record<string, string> }): Promise<ApiResponse>;
   get(url: string, options?: { key?: boolean }): Promise<ApiResponse>;
+  /** POST a JSON body to any route, with the key unless `key: false`. */
+  post(url: string, body: unknown, options?: { key?: boolean }): Promise<ApiResponse>;
   counts(): Promise<TableCounts>;
   close(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function startApiHarness(kind: StoreKind, config: Partial<Config> =
     hub = await createHub({
       config: loadConfig({}, { logLevel: 'silent', pollIntervalMs: 10, ...config }),
       company: SAMPLE_COMPANY,
+      seedMasterData: true,
       mappings: SAMPLE_MAPPINGS,
       connectors: [],
       store,
@@ -82,6 +85,15 @@ export async function startApiHarness(kind: StoreKind, config: Partial<Config> =
     },
     async get(url, options = {}) {
       const response = await app.inject({ method: 'GET', url, headers: options.key === false ? {} : { authorization: `Bearer ${key}` } });
+      return toResponse(response);
+    },
+    async post(url, body, options = {}) {
+      const response = await app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json', ...(options.key === false ? {} : { authorization: `Bearer ${key}` }) },
+        payload: JSON.stringify(body),
+      });
       return toResponse(response);
     },
     async counts() {

@@ -4,7 +4,8 @@
  * HTTP only. Every answer is checked before it is believed; anything else becomes a
  * `SuiteQlError` that carries the HTTP status, NetSuite's error code and our error kind.
  */
-import type { ErrorKind } from '../contract.ts';
+import { ExponentialBackoff, handleWhen, retry, type IBackoff, type IBackoffFactory, type IRetryBackoffContext } from 'cockatiel';
+import { RETRYABLE_KINDS, type ErrorKind } from '../contract.ts';
 import { classifyNetSuiteError, RAW_ANSWER_MAX_CHARS } from './errors.ts';
 
 export const SUITEQL_PATH = '/services/rest/query/v1/suiteql';
@@ -20,6 +21,22 @@ export interface SuiteQlClientOptions {
   readonly requestTimeoutMs: number;
   /** The per-query result cap to guard against; default 100,000. Tests lower it. */
   readonly resultsMax?: number;
+  /** Attempts per page when NetSuite is busy (429), briefly unavailable or the network fails; default 8. */
+  readonly attempts?: number;
+  /** First retry delay; doubled each attempt (with jitter) and never below NetSuite's Retry-After. Default 250 ms. */
+  readonly retryDelayMs?: number;
+}
+
+/** Each delay is at least the Retry-After NetSuite sent with the error. */
+class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {
+  constructor(private readonly inner: IBackoffFactory<IRetryBackoffContext<unknown>>) {}
+
+  next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
+    const step = this.inner.next(context);
+    const error = 'error' in context.result ? context.result.error : undefined;
+    const asked = error instanceof SuiteQlError ? (error.retryAfterMs ?? 0) : 0;
+    return { duration: Math.max(step.duration, asked), next: (c) => new RetryAfterBackoff(step).next(c) };
+  }
 }
 
 export interface SuiteQlPage {
@@ -64,6 +81,12 @@ interface Envelope {
 export function createSuiteQlClient(options: SuiteQlClientOptions): SuiteQlClient {
   const endpoint = `${options.baseUrl.replace(/\/+$/, '')}${SUITEQL_PATH}`;
   const resultsMax = options.resultsMax ?? SUITEQL_RESULTS_MAX;
+  // A page read is safe to repeat, so busy, unavailable and network failures are retried here;
+  // what is still failing after the last attempt fails the sync, which applies nothing.
+  const pagePolicy = retry(
+    handleWhen((error) => error instanceof SuiteQlError && RETRYABLE_KINDS.has(error.kind)),
+    { maxAttempts: Math.max(0, (options.attempts ?? 8) - 1), backoff: new RetryAfterBackoff(new ExponentialBackoff({ initialDelay: options.retryDelayMs ?? 250, maxDelay: 30_000 })) },
+  );
 
   async function* query(q: string, pageSize = SUITEQL_PAGE_SIZE_MAX): AsyncGenerator<SuiteQlPage> {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > SUITEQL_PAGE_SIZE_MAX) {
@@ -72,7 +95,7 @@ export function createSuiteQlClient(options: SuiteQlClientOptions): SuiteQlClien
     const subject = describeQuery(q);
     let offset = 0;
     for (;;) {
-      const page = await fetchPage(`${endpoint}?limit=${pageSize}&offset=${offset}`, q, offset, subject);
+      const page = await pagePolicy.execute(() => fetchPage(`${endpoint}?limit=${pageSize}&offset=${offset}`, q, offset, subject));
       if (page.totalResults >= resultsMax) {
         throw new SuiteQlError({
           kind: 'invalid',

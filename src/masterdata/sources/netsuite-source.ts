@@ -189,7 +189,10 @@ export async function pullNetSuite(options: NetSuiteSourceOptions, cursor: strin
 }
 
 async function readTable(options: NetSuiteSourceOptions, spec: TableSpec, since: string | undefined, progress: { done: number; total: number }, onProgress?: (done: number, total: number) => void): Promise<Row[]> {
-  const where = since === undefined ? '' : ` WHERE lastmodifieddate > TO_TIMESTAMP('${since}', 'YYYY-MM-DD HH24:MI:SS')`;
+  // >= and not >: lastmodifieddate has whole seconds, so a row changed in the same second as the
+  // newest row of the last pull, but after NetSuite read it, is read again rather than missed.
+  // Reading a row twice changes nothing in the hub.
+  const where = since === undefined ? '' : ` WHERE lastmodifieddate >= TO_TIMESTAMP('${since}', 'YYYY-MM-DD HH24:MI:SS')`;
   const rows = new Map<string, Row>();
   let first = true;
   for await (const page of options.client.query(`SELECT ${spec.columns} FROM ${spec.table}${where} ORDER BY id`, options.pageSize)) {
