@@ -27,44 +27,38 @@ const Name = Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,39}$', description: '
 const Schedule = Type.String({ minLength: 9, maxLength: 100, description: 'cron expression (5 or 6 fields), e.g. "*/15 * * * *"' });
 const SystemSchema = Type.Union(SYSTEMS.map((s) => Type.Literal(s)));
 
-export const SourcesFileSchema = Type.Object(
+const NetSuiteSourceSchema = Type.Object(
   {
-    sources: Type.Array(
-      Type.Union([
-        Type.Object(
-          {
-            name: Name,
-            type: Type.Literal('netsuite'),
-            system: Type.Optional(Type.Literal('erp')),
-            schedule: Type.Optional(Schedule),
-            url: Type.Optional(Type.String({ pattern: '^https?://', description: 'defaults to FINSYNC_NETSUITE_URL' })),
-            subsidiaries: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.String({ minLength: 1, maxLength: 40 }), { description: 'NetSuite subsidiary internal id → finsync legal entity' }),
-            pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-          },
-          { additionalProperties: false },
-        ),
-        Type.Object(
-          {
-            name: Name,
-            type: Type.Literal('file'),
-            system: SystemSchema,
-            path: Type.String({ minLength: 1 }),
-            format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])),
-            kind: Type.Optional(Type.Union(KINDS.map((k) => Type.Literal(k)))),
-            schedule: Type.Optional(Schedule),
-          },
-          { additionalProperties: false },
-        ),
-      ]),
-      { maxItems: 100 },
-    ),
+    name: Name,
+    type: Type.Literal('netsuite'),
+    system: Type.Optional(Type.Literal('erp')),
+    schedule: Type.Optional(Schedule),
+    url: Type.Optional(Type.String({ pattern: '^https?://', description: 'defaults to FINSYNC_NETSUITE_URL' })),
+    subsidiaries: Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.String({ minLength: 1, maxLength: 40 }), { description: 'NetSuite subsidiary internal id → finsync legal entity' }),
+    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   { additionalProperties: false },
 );
+
+const FileSourceSchema = Type.Object(
+  {
+    name: Name,
+    type: Type.Literal('file'),
+    system: SystemSchema,
+    path: Type.String({ minLength: 1 }),
+    format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('json')])),
+    kind: Type.Optional(Type.Union(KINDS.map((k) => Type.Literal(k)))),
+    schedule: Type.Optional(Schedule),
+  },
+  { additionalProperties: false },
+);
+
+export const SourcesFileSchema = Type.Object({ sources: Type.Array(Type.Union([NetSuiteSourceSchema, FileSourceSchema]), { maxItems: 100 }) }, { additionalProperties: false });
 export type SourcesFile = Static<typeof SourcesFileSchema>;
 export type SourceDefinition = SourcesFile['sources'][number];
 
 const checkSources = Compile(SourcesFileSchema);
+const checkBySourceType = { netsuite: Compile(NetSuiteSourceSchema), file: Compile(FileSourceSchema) } as const;
 
 /** Reads and checks a sources file; every problem is MD_SOURCES_INVALID naming the file and field. */
 export function loadSourcesFile(path: string, entities: readonly string[]): SourceDefinition[] {
@@ -80,6 +74,19 @@ export function loadSourcesFile(path: string, entities: readonly string[]): Sour
 export function checkSourcesDocument(parsed: unknown, file: string, entities: readonly string[]): SourceDefinition[] {
   const invalid = (detail: string) => new AppError('MD_SOURCES_INVALID', { file, detail });
   if (!checkSources.Check(parsed)) {
+    // Name the mistake in the branch the entry meant (its type), not in the first union branch.
+    const entries = (parsed as { sources?: unknown }).sources;
+    if (Array.isArray(entries)) {
+      for (const [i, entry] of entries.entries()) {
+        const type = (entry as { type?: unknown } | null)?.type;
+        if (type !== 'netsuite' && type !== 'file') throw invalid(`/sources/${i}/type must be "netsuite" or "file"`);
+        const check = checkBySourceType[type];
+        if (!check.Check(entry)) {
+          const first = [...check.Errors(entry)][0];
+          throw invalid(`/sources/${i}${first?.instancePath ?? ''} ${first?.message ?? 'is invalid'}`);
+        }
+      }
+    }
     const first = [...checkSources.Errors(parsed)][0];
     throw invalid(`${first?.instancePath || '/'} ${first?.message ?? 'is invalid'}`);
   }

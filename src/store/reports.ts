@@ -13,6 +13,9 @@ export async function readReportView(db: Db, reportId: string) {
     ? await db.selectFrom('posting_attempts').selectAll().where('posting_id', 'in', postings.map((p) => p.id)).orderBy('posting_id').orderBy('attempt').execute()
     : [];
   const latest = revisions.find((r) => r.revision === report.latest_revision);
+  const blockers = latest && (latest.state === 'waiting' || latest.state === 'quarantined')
+    ? await db.selectFrom('md_blockers').select(['kind', 'entity', 'key', 'reason']).where('report_id', '=', reportId).where('revision', '=', latest.revision).orderBy('kind').orderBy('key').execute()
+    : [];
   return {
     reportId,
     source: report.source,
@@ -22,6 +25,8 @@ export async function readReportView(db: Db, reportId: string) {
     reasonCode: latest?.reason_code ?? null,
     reason: latest?.reason_detail ?? null,
     recalledAt: iso(report.recalled_at),
+    /** Master-data records the latest revision waits for (missing) or is quarantined on (inactive). */
+    blockedBy: blockers.map((b) => ({ kind: b.kind, entity: b.entity, key: b.key, state: b.reason })),
     journal: latest?.journal ? (JSON.parse(latest.journal) as unknown) : null,
     revisions: revisions.map((r) => ({
       revision: r.revision,

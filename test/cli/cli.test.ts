@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -284,4 +284,63 @@ describe('the finsync command line', { concurrency: true }, () => {
       await client.end();
     }
   });
+
+  describe('master data on one SQLite file, in order: import (refused, then accepted), show, sources, sync, drift', { concurrency: false }, () => {
+    let dir: string;
+    let env: Record<string, string>;
+    before(() => {
+      dir = tempDir('finsync-cli-md-');
+      writeFileSync(join(dir, 'erp.csv'), 'kind,entity,key,valid_from,valid_to,active,name,erpId,postable\ncost_center,DE01,DE4110,2020-01-01,,,Sales,2001,\nemployee,DE01,DE01-E0001,2020-01-01,,,Ada,200001,\n');
+      writeFileSync(join(dir, 'hr.csv'), 'entity,key,valid_from,valid_to,active,name\nDE01,DE01-E0001,2020-01-01,2026-01-31,,Ada\nDE01,DE01-E0950,2026-01-01,,,Only In HR\n');
+      writeFileSync(join(dir, 'bad.csv'), 'entity,key,valid_from,valid_to,active,name\nDE01,DE01-E0951,2026-01-01,,,Fine\nFR01,FR01-E0001,2026-01-01,,,Unknown Entity\nDE01,DE01-E0952,2026-05-01,2026-04-01,,Backwards\n');
+      writeFileSync(join(dir, 'sources.json'), JSON.stringify({ sources: [{ name: 'hr', type: 'file', system: 'hr', kind: 'employee', path: join(dir, 'hr.csv') }] }));
+      env = { FINSYNC_SQLITE_FILE: join(dir, 'md.db'), FINSYNC_LOG_LEVEL: 'silent', FINSYNC_MASTER_DATA_SOURCES: join(dir, 'sources.json') };
+    });
+
+    test('a file with bad rows is refused whole, naming every line and field, and nothing is stored', async () => {
+      const r = await runFinsync(['masterdata', 'import', '--system', 'hr', '--kind', 'employee', '--file', join(dir, 'bad.csv')], { env });
+      assert.equal(r.code, 2, explain(r));
+      assert.match(r.stderr, /MD_IMPORT_INVALID/);
+      assert.match(r.stderr, /line 3.*MD_ENTITY_NOT_CONFIGURED/);
+      assert.match(r.stderr, /line 4.*valid_to/);
+      const show = await runFinsync(['masterdata', 'show', '--kind', 'employee', '--entity', 'DE01', '--key', 'DE01-E0951'], { env });
+      assert.equal(show.code, 2, explain(show));
+      assert.match(show.stderr, /MD_RECORD_NOT_FOUND/);
+    });
+
+    test('a good file is imported, and show lists the versions with their source', async () => {
+      const r = await runFinsync(['masterdata', 'import', '--system', 'erp', '--file', join(dir, 'erp.csv'), '--json'], { env });
+      assert.equal(r.code, 0, explain(r));
+      assert.deepEqual(JSON.parse(r.stdout).changed, 2);
+      const show = await runFinsync(['masterdata', 'show', '--kind', 'employee', '--entity', 'DE01', '--key', 'DE01-E0001'], { env });
+      assert.equal(show.code, 0, explain(show));
+      assert.match(show.stdout, /erp +2020-01-01\.\.9999-12-31 active +current +from import:/);
+    });
+
+    test('sources lists the configured source, and sync runs it', async () => {
+      const list = await runFinsync(['masterdata', 'sources'], { env });
+      assert.equal(list.code, 0, explain(list));
+      assert.match(list.stdout, /^hr \(file, hr\) schedule on demand; last run never/m);
+      const sync = await runFinsync(['masterdata', 'sync', '--source', 'hr'], { env });
+      assert.equal(sync.code, 0, explain(sync));
+      assert.match(sync.stdout, /hr: 2 records read, 2 changed/);
+      const unknown = await runFinsync(['masterdata', 'sync', '--source', 'payroll'], { env });
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /MD_SOURCE_UNKNOWN/);
+    });
+
+    test('drift shows HR and the ERP disagreeing, per entity', async () => {
+      const r = await runFinsync(['drift', '--entity', 'DE01', '--as-of', '2026-11-26', '--json'], { env });
+      assert.equal(r.code, 0, explain(r));
+      const drift = JSON.parse(r.stdout);
+      const classes = Object.fromEntries(drift.items.map((i: { key: string; class: string }) => [i.key, i.class]));
+      assert.deepEqual(classes, { 'DE01-E0001': 'inactive_in_source', 'DE01-E0950': 'missing_in_erp' });
+      const text = await runFinsync(['drift', '--as-of', '2026-11-26'], { env });
+      assert.match(text.stdout, /DE01: missing_in_erp 1, inactive_in_source 1; 0 report\(s\) blocked/);
+      const bad = await runFinsync(['drift', '--as-of', '26.11.2026'], { env });
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /CLI_ARGUMENT_INVALID: --as-of/);
+    });
+  });
+
 });

@@ -109,6 +109,9 @@ for (const store of await storeKinds()) {
       assert.deepEqual(await revisionRow(report.reportId), { state: 'waiting', reason_code: 'MD_EMPLOYEE_UNKNOWN' });
       const blockers = await h.hub.store.db.selectFrom('md_blockers').select(['kind', 'key', 'reason']).where('report_id', '=', report.reportId).execute();
       assert.deepEqual(blockers, [{ kind: 'employee', key: 'DE01-E0901', reason: 'missing' }]);
+      const view = await (await fetch(`${h.apiUrl}/v1/reports/${report.reportId}`, { headers: { authorization: `Bearer ${h.apiKey}` } })).json();
+      assert.equal(view.state, 'waiting');
+      assert.deepEqual(view.blockedBy, [{ kind: 'employee', entity: 'DE01', key: 'DE01-E0901', state: 'missing' }]);
       const result = await h.hub.masterData.apply('erp', 'netsuite', records('erp', [newcomer('DE01-E0901')]));
       assert.equal(result.resumed, 1);
       await h.waitUntil('the report is posted', async () => (await reportState(h, report.reportId)) === 'posted');

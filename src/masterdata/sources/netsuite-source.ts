@@ -172,7 +172,7 @@ export async function pullNetSuite(options: NetSuiteSourceOptions, cursor: strin
     for (const [index, row] of rows.entries()) {
       const changed = row.lastmodifieddate;
       if (changed !== undefined && changed > newest && CURSOR_PATTERN.test(changed)) newest = changed;
-      if (since !== undefined && changed !== undefined && changed <= since) continue;
+      if (since !== undefined && changed !== undefined && changed < since) continue;
       const path = row.id === undefined ? `${spec.table}[row=${index}]` : `${spec.table}[id=${row.id}]`;
       try {
         required(row, 'id');
