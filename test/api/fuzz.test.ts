@@ -7,6 +7,7 @@ import { ERRORS } from '../../src/errors.ts';
 import { generateReports, toCloudEvent } from '../../src/demo/expense-platform.ts';
 import { APPROVED_ON, clone, EVENT_TIME, startApiHarness, type ApiHarness } from '../support/api-harness.ts';
 import { storeKinds } from '../support/stores.ts';
+import { parentOf, pathsOf, type Json, type Path } from '../support/json-paths.ts';
 
 // Fixed by default so a run is reproducible; FUZZ_SEED and FUZZ_RUNS explore further (fast-check
 // prints the seed and the shrunk counterexample of a failure). PostgreSQL gets half the runs to keep
@@ -18,21 +19,7 @@ const JSON_TYPES = ['application/json', 'application/cloudevents+json', 'applica
 /** Valid events of every sample entity: the material mutations start from. */
 const BASES = generateReports({ count: 12, seed: 4242, approvedOn: APPROVED_ON, invalidShare: 0 }).map((r) => toCloudEvent(r, { type: 'approved', time: EVENT_TIME }));
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Path = (string | number)[];
 
-/** Every node below the root, as a path. */
-function pathsOf(value: Json, prefix: Path = []): Path[] {
-  if (value === null || typeof value !== 'object') return [];
-  const entries: [string | number, Json][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
-  return entries.flatMap(([k, v]) => [[...prefix, k], ...pathsOf(v, [...prefix, k])]);
-}
-
-function parentOf(root: Json, path: Path): { parent: any; key: string | number } {
-  let node: any = root;
-  for (const k of path.slice(0, -1)) node = node[k];
-  return { parent: node, key: path[path.length - 1] };
-}
 
 /** Paths whose last key is one of `keys` (e.g. every "currency"). */
 function pathsNamed(root: Json, keys: readonly string[]): Path[] {

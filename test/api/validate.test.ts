@@ -10,6 +10,7 @@ import { sql } from '../../src/store/db.ts';
 import { DuplicateIndex, loadRecentRevisions } from '../../src/validation/duplicates.ts';
 import { APPROVED_ON, approvedEvent, clone, startApiHarness, validReport, type ApiHarness, type ApiResponse } from '../support/api-harness.ts';
 import { storeKinds } from '../support/stores.ts';
+import { parentOf, pathsOf, type Json } from '../support/json-paths.ts';
 
 const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20_261_126);
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 200);
@@ -315,14 +316,6 @@ async function waitForState(h: ApiHarness, reportId: string, state: string): Pro
   }
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Path = (string | number)[];
-
-function pathsOf(value: Json, prefix: Path = []): Path[] {
-  if (value === null || typeof value !== 'object') return [];
-  const entries: [string | number, Json][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
-  return entries.flatMap(([k, v]) => [[...prefix, k], ...pathsOf(v, [...prefix, k])]);
-}
 
 /** Arbitrary JSON, or a valid body with one to three nodes replaced, deleted or given an extra key. */
 function body(bases: readonly Json[]): fc.Arbitrary<Json> {
@@ -339,10 +332,7 @@ function body(bases: readonly Json[]): fc.Arbitrary<Json> {
     for (const m of mutations) {
       const paths = pathsOf(root);
       if (paths.length === 0) break;
-      const path = paths[m.at % paths.length];
-      let parent: any = root;
-      for (const k of path.slice(0, -1)) parent = parent[k];
-      const key = path[path.length - 1];
+      const { parent, key } = parentOf(root, paths[m.at % paths.length]);
       if (m.kind === 'delete') {
         if (Array.isArray(parent)) parent.splice(key as number, 1);
         else delete parent[key];
