@@ -92,7 +92,11 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   }
   const mappers = new Map<string, Mapper>(options.mappings.map((m) => [m.entity, createTableMapper(m)]));
   let wakeBroker = () => {};
-  const masterData = await createMasterDataHub({ store, clock, entities: options.company.entities, pollIntervalMs: config.masterDataPollMs, logger, onResumed: () => wakeBroker() });
+  const onResumed = (count: number) => {
+    metrics.revisionsResumed.inc(count);
+    wakeBroker();
+  };
+  const masterData = await createMasterDataHub({ store, clock, entities: options.company.entities, pollIntervalMs: config.masterDataPollMs, logger, onResumed });
   if (options.seedMasterData) await seedCompany(masterData, options.company);
   const reference = masterData.index;
   const today = () => new Date(clock.now()).toISOString().slice(0, 10);
@@ -105,6 +109,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     hub: masterData,
     clock,
     logger,
+    metrics,
     sources: options.sources ?? (config.masterDataSourcesFile ? loadSourcesFile(config.masterDataSourcesFile, entityCodes) : []),
     netsuite: { requestTimeoutMs: config.requestTimeoutMs, ...(config.netsuiteUrl && { url: config.netsuiteUrl }), ...(config.netsuiteToken && { token: config.netsuiteToken }) },
   };

@@ -15,6 +15,7 @@ import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { AppError } from '../errors.ts';
 import type { Clock } from '../pipeline/clock.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/db.ts';
 import { checkBatch, readFeedFile, summarizeProblems, type FeedResult } from './feed.ts';
 import type { MasterDataHub } from './hub.ts';
@@ -119,6 +120,7 @@ export interface SyncContext {
   /** NetSuite connection defaults (FINSYNC_NETSUITE_URL and _TOKEN). */
   readonly netsuite?: { readonly url?: string; readonly token?: string; readonly requestTimeoutMs: number };
   readonly logger?: Logger;
+  readonly metrics?: Pick<Metrics, 'masterDataSyncs' | 'masterDataRecordsChanged'>;
   /** How long a run owns its source before another process may take over. */
   readonly leaseMs?: number;
 }
@@ -211,6 +213,8 @@ async function takeLease(ctx: SyncContext, name: string, now: number): Promise<s
 }
 
 async function finishRun(ctx: SyncContext, name: string, status: 'ok' | 'unchanged' | 'failed', error: string | null, cursor: string | null, seen: number, changed: number): Promise<void> {
+  ctx.metrics?.masterDataSyncs.inc({ source: name, status });
+  if (changed > 0) ctx.metrics?.masterDataRecordsChanged.inc({ source: name }, changed);
   await ctx.store.db
     .updateTable('md_sources')
     .set({ lease_until: null, last_finished_at: ctx.clock.now(), last_status: status, last_error: error, cursor, records_seen: seen, records_changed: changed })
