@@ -47,7 +47,7 @@ export async function createMasterDataHub(options: MasterDataHubOptions): Promis
         records,
         now,
         today: new Date(now).toISOString().slice(0, 10),
-        afterApply: (tx, fromSeq) => resumeWaiting(options.store, tx, fromSeq, now),
+        afterApply: (tx, fromSeq) => resumeWaiting(tx, fromSeq, now),
         ...(onProgress && { onProgress }),
       });
       await feed.refresh();

@@ -144,14 +144,22 @@ async function parkRevision(deps: ProcessDeps, tx: Tx, reportId: string, revisio
  * (rows with seq > fromSeq). Called inside the batch's transaction, so the batch and the resumption
  * commit together. Returns how many revisions resumed.
  */
-export async function resumeWaiting(store: Store, tx: Tx, fromSeq: number, now: number): Promise<number> {
+export async function resumeWaiting(tx: Tx, fromSeq: number, now: number): Promise<number> {
   let resumed = 0;
   for (const { reportId, revision } of await findResumable(tx, fromSeq)) {
-    await lockReportRow(tx, store, reportId);
-    const row = await tx.selectFrom('revisions').select(['state', 'correlation_id']).where('report_id', '=', reportId).where('revision', '=', revision).executeTakeFirst();
     await clearBlockers(tx, reportId, revision);
-    if (row?.state !== 'waiting') continue;
-    await tx.updateTable('revisions').set({ state: 'received', reason_code: null, reason_detail: null, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
+    // A conditional update, not the report's row lock: processing holds that lock while it waits
+    // for the master-data lock this batch holds, so taking it here could deadlock. A revision that
+    // stopped waiting meanwhile (recalled, superseded) is left alone.
+    const updated = await tx
+      .updateTable('revisions')
+      .set({ state: 'received', reason_code: null, reason_detail: null, updated_at: now })
+      .where('report_id', '=', reportId)
+      .where('revision', '=', revision)
+      .where('state', '=', 'waiting')
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) continue;
+    const row = await tx.selectFrom('revisions').select('correlation_id').where('report_id', '=', reportId).where('revision', '=', revision).executeTakeFirstOrThrow();
     await appendLog(tx, now, [{ correlationId: row.correlation_id, reportId, revision, kind: 'revision.resumed', payload: { reason: 'master data arrived' } }]);
     await enqueueMessage(tx, now, TOPICS.processRevision, reportId, { reportId, revision });
     resumed++;
