@@ -4,9 +4,12 @@
  *
  * Each server runs in a process of its own (this file, `serve` mode, started by bench/run.ts);
  * autocannon drives it from the bench process, so load generator and server do not share an event
- * loop. Both get the same body (a 5-line draft report), 50 connections, a warm-up, then a fixed
- * measured run; latencies are taken from every 2xx answer at sub-millisecond resolution (the
- * autocannon summary rounds to whole milliseconds).
+ * loop. Both get the same request (the same 5-line draft report and the same headers, API key
+ * included), 50 connections, a warm-up, then a fixed measured time; latencies are taken from every
+ * 2xx answer at sub-millisecond resolution (the autocannon summary rounds to whole milliseconds).
+ * The measured time is split into rounds in which the two servers take turns (baseline, hub,
+ * baseline, hub), the one not measured stopped (SIGSTOP) so it takes no CPU: a change in the
+ * machine's load during the bench then falls on both alike instead of on whichever ran second.
  *
  * - `fastify.typebox` (the baseline): Fastify 5, the same TypeBox body schema and the same
  *   compiled validator as our route (validateBodyCompiler), logger at the same level, answering
@@ -35,8 +38,14 @@ import { ValidateBodySchema } from '../src/validation/validator.ts';
 import { note, round, withBaseline, type Figure } from './output.ts';
 
 export interface ValidateApiOptions {
+  /** Measured seconds per server, over all rounds. */
   readonly seconds: number;
+  /** Warm-up before a server's first round (not measured). */
   readonly warmupSeconds: number;
+  /** Warm-up before each later round, after the process was resumed (not measured). */
+  readonly rewarmSeconds: number;
+  /** Rounds in which the servers take turns; each measures seconds ÷ rounds. */
+  readonly rounds: number;
   readonly connections: number;
   readonly employees: number;
   readonly costCenters: number;
@@ -56,6 +65,8 @@ export function validateApiOptions(argv: readonly string[], env: NodeJS.ProcessE
   return {
     seconds: number('--validate-seconds', 'BENCH_VALIDATE_SECONDS', 10),
     warmupSeconds: 3,
+    rewarmSeconds: 0.5,
+    rounds: 5,
     connections: 50,
     employees: number('--validate-employees', 'BENCH_VALIDATE_EMPLOYEES', 100_000),
     costCenters: number('--validate-cost-centers', 'BENCH_VALIDATE_COST_CENTERS', 10_000),
@@ -125,54 +136,116 @@ interface LoadResult {
   readonly serverCpuPercent: number;
 }
 
+/** One measured run of one server. */
+interface Slice {
+  readonly ok: number;
+  readonly seconds: number;
+  readonly latenciesMs: number[];
+  readonly cpuMs: number;
+  readonly elapsedMs: number;
+}
+
 export async function benchValidateApi(options: ValidateApiOptions): Promise<Figure[]> {
   const body = draftBody(options);
-  note(`validate.api: ${options.connections} connections, ${options.warmupSeconds} s warm-up then ${options.seconds} s per server, log level ${options.logLevel}, body ${body.length} bytes (5 lines)`);
-  const baseline = await withServer({ kind: 'baseline', employees: 0, costCenters: 0, logLevel: options.logLevel }, (server) => drive(server, body, options));
-  note(`fastify.typebox: ${baseline.load.requestsPerS.toFixed(0)} requests/s, p50 ${baseline.load.p50Ms.toFixed(2)} ms, p99 ${baseline.load.p99Ms.toFixed(2)} ms, server CPU ${baseline.load.serverCpuPercent.toFixed(0)}%`);
-  const task: ServeTask = { kind: 'hub', employees: options.employees, costCenters: options.costCenters, logLevel: options.logLevel };
-  const ours = await withServer(task, (server) => drive(server, body, options));
-  note(`validate.api: ${ours.load.requestsPerS.toFixed(0)} requests/s, p50 ${ours.load.p50Ms.toFixed(2)} ms, p99 ${ours.load.p99Ms.toFixed(2)} ms, server CPU ${ours.load.serverCpuPercent.toFixed(0)}%; ${ours.ready.records} master-data records held, loaded in ${ours.ready.loadSeconds?.toFixed(1)} s`);
+  const slice = options.seconds / options.rounds;
+  note(`validate.api: ${options.connections} connections, ${options.rounds} rounds per server taking turns (${options.warmupSeconds} s warm-up, then ${slice} s measured per round, ${options.rewarmSeconds} s warm-up after each resume), log level ${options.logLevel}, body ${body.length} bytes (5 lines)`);
+  const baseline = await startServer({ kind: 'baseline', employees: 0, costCenters: 0, logLevel: options.logLevel });
+  try {
+    const hub = await startServer({ kind: 'hub', employees: options.employees, costCenters: options.costCenters, logLevel: options.logLevel });
+    try {
+      note(`validate.api: ${hub.ready.records} master-data records held, loaded in ${hub.ready.loadSeconds?.toFixed(1)} s`);
+      // The same bytes to both: the baseline ignores the key.
+      const headers: Record<string, string> = { 'content-type': 'application/json', authorization: `Bearer ${hub.ready.key}` };
+      for (const server of [baseline, hub]) await probe(server, headers, body);
+      baseline.pause();
+      hub.pause();
+      const slices = new Map<Server, Slice[]>([[baseline, []], [hub, []]]);
+      for (let round = 0; round < options.rounds; round++) {
+        for (const server of [baseline, hub]) {
+          server.resume();
+          const measured = await measure(server, headers, body, options, round === 0 ? options.warmupSeconds : options.rewarmSeconds, slice);
+          server.pause();
+          slices.get(server)?.push(measured);
+          note(`validate.api: round ${round + 1}, ${server === hub ? 'validate.api' : 'fastify.typebox'}: ${(measured.ok / measured.seconds).toFixed(0)} requests/s`);
+        }
+      }
+      hub.resume();
+      const stats = await hub.stats();
+      const base = combine(slices.get(baseline) ?? []);
+      const ours = combine(slices.get(hub) ?? []);
+      note(`fastify.typebox: ${base.requestsPerS.toFixed(0)} requests/s, p50 ${base.p50Ms.toFixed(2)} ms, p99 ${base.p99Ms.toFixed(2)} ms, server CPU ${base.serverCpuPercent.toFixed(0)}%`);
+      note(`validate.api: ${ours.requestsPerS.toFixed(0)} requests/s, p50 ${ours.p50Ms.toFixed(2)} ms, p99 ${ours.p99Ms.toFixed(2)} ms, server CPU ${ours.serverCpuPercent.toFixed(0)}%`);
+      return figures(base, ours, stats, hub.ready);
+    } finally {
+      await hub.close();
+    }
+  } finally {
+    await baseline.close();
+  }
+}
+
+function figures(baseline: LoadResult, ours: LoadResult, stats: Stats, ready: Ready): Figure[] {
   const base = (metric: string, value: number) => ({ bench: 'fastify.typebox', value: round(value, 2), metric });
-  const figures: Figure[] = [
-    { bench: 'fastify.typebox', metric: 'requests_per_s', value: round(baseline.load.requestsPerS), unit: 'requests/s' },
-    { bench: 'fastify.typebox', metric: 'p50_ms', value: round(baseline.load.p50Ms, 2), unit: 'ms' },
-    { bench: 'fastify.typebox', metric: 'p99_ms', value: round(baseline.load.p99Ms, 2), unit: 'ms' },
-    withBaseline({ bench: 'validate.api', metric: 'requests_per_s', value: round(ours.load.requestsPerS), unit: 'requests/s' }, { bench: 'fastify.typebox', value: round(baseline.load.requestsPerS) }),
-    withBaseline({ bench: 'validate.api', metric: 'p50_ms', value: round(ours.load.p50Ms, 2), unit: 'ms' }, base('p50_ms', baseline.load.p50Ms)),
-    withBaseline({ bench: 'validate.api', metric: 'p99_ms', value: round(ours.load.p99Ms, 2), unit: 'ms' }, base('p99_ms', baseline.load.p99Ms)),
-    { bench: 'validate.api', metric: 'rss_mb', value: round(ours.stats.rssMb), unit: 'MB' },
-    { bench: 'validate.api', metric: 'load_s', value: round(ours.ready.loadSeconds ?? 0, 2), unit: 's' },
+  return [
+    { bench: 'fastify.typebox', metric: 'requests_per_s', value: round(baseline.requestsPerS), unit: 'requests/s' },
+    { bench: 'fastify.typebox', metric: 'p50_ms', value: round(baseline.p50Ms, 2), unit: 'ms' },
+    { bench: 'fastify.typebox', metric: 'p99_ms', value: round(baseline.p99Ms, 2), unit: 'ms' },
+    withBaseline({ bench: 'validate.api', metric: 'requests_per_s', value: round(ours.requestsPerS), unit: 'requests/s' }, { bench: 'fastify.typebox', value: round(baseline.requestsPerS) }),
+    withBaseline({ bench: 'validate.api', metric: 'p50_ms', value: round(ours.p50Ms, 2), unit: 'ms' }, base('p50_ms', baseline.p50Ms)),
+    withBaseline({ bench: 'validate.api', metric: 'p99_ms', value: round(ours.p99Ms, 2), unit: 'ms' }, base('p99_ms', baseline.p99Ms)),
+    { bench: 'validate.api', metric: 'rss_mb', value: round(stats.rssMb), unit: 'MB' },
+    { bench: 'validate.api', metric: 'load_s', value: round(ready.loadSeconds ?? 0, 2), unit: 's' },
   ];
-  return figures;
 }
 
 interface Server {
   readonly ready: Ready;
   stats(): Promise<Stats>;
+  /** Stops the process (SIGSTOP): it takes no CPU while the other server is measured. */
+  pause(): void;
+  resume(): void;
+  close(): Promise<void>;
 }
 
-async function withServer(task: ServeTask, run: (server: Server) => Promise<LoadResult>): Promise<{ ready: Ready; load: LoadResult; stats: Stats }> {
+async function startServer(task: ServeTask): Promise<Server> {
   const script = fileURLToPath(import.meta.url);
   // Server output (its warnings) goes to stderr: stdout carries only figures.
   const child = spawn(process.execPath, [...process.execArgv, script, 'serve', JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   child.stdout?.pipe(process.stderr);
-  try {
-    const ready = await nextMessage<Ready>(child, 'ready', 600_000);
-    const server: Server = { ready, stats: async () => (child.send({ type: 'stats' }), nextMessage<Stats>(child, 'stats', 10_000)) };
-    const load = await run(server);
-    const stats = await server.stats();
-    return { ready, load, stats };
-  } finally {
-    child.send?.({ type: 'exit' });
+  let paused = false;
+  const signal = (name: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+  };
+  const close = async () => {
+    if (paused) signal('SIGCONT');
+    if (child.connected) child.send({ type: 'exit' });
     await new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       child.once('exit', () => {
         clearTimeout(timer);
         resolve();
       });
     });
+  };
+  try {
+    const ready = await nextMessage<Ready>(child, 'ready', 600_000);
+    return {
+      ready,
+      stats: async () => (child.send({ type: 'stats' }), nextMessage<Stats>(child, 'stats', 10_000)),
+      pause() {
+        paused = true;
+        signal('SIGSTOP');
+      },
+      resume() {
+        paused = false;
+        signal('SIGCONT');
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
 
@@ -195,27 +268,37 @@ function nextMessage<T extends { type: string }>(child: ChildProcess, type: T['t
   });
 }
 
-async function drive(server: Server, body: string, options: ValidateApiOptions): Promise<LoadResult> {
-  const url = `http://127.0.0.1:${server.ready.port}/v1/validate`;
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(server.ready.key && { authorization: `Bearer ${server.ready.key}` }) };
-  const probe = await fetch(url, { method: 'POST', headers, body });
-  const answer = (await probe.json()) as { valid?: boolean; findings?: { code: string; severity: string }[] };
-  if (probe.status !== 200 || answer.valid !== true) throw new Error(`the bench request is not answered 200 valid: ${probe.status} ${JSON.stringify(answer).slice(0, 500)}`);
+const urlOf = (server: Server) => `http://127.0.0.1:${server.ready.port}/v1/validate`;
+
+/** The bench request must be answered 200 and valid, by both servers, before anything is measured. */
+async function probe(server: Server, headers: Record<string, string>, body: string): Promise<void> {
+  const response = await fetch(urlOf(server), { method: 'POST', headers, body });
+  const answer = (await response.json()) as { valid?: boolean; findings?: { code: string; severity: string }[] };
+  if (response.status !== 200 || answer.valid !== true) throw new Error(`the bench request is not answered 200 valid: ${response.status} ${JSON.stringify(answer).slice(0, 500)}`);
   if (answer.findings) note(`validate.api answers: valid ${answer.valid}, findings [${answer.findings.map((f) => `${f.severity} ${f.code}`).join(', ')}]`);
-  await fire(url, headers, body, options.connections, options.warmupSeconds);
+}
+
+async function measure(server: Server, headers: Record<string, string>, body: string, options: ValidateApiOptions, warmupSeconds: number, seconds: number): Promise<Slice> {
+  await fire(urlOf(server), headers, body, options.connections, warmupSeconds);
   const before = await server.stats();
   const startedAt = performance.now();
-  const measured = await fire(url, headers, body, options.connections, options.seconds);
+  const measured = await fire(urlOf(server), headers, body, options.connections, seconds);
   const elapsedMs = performance.now() - startedAt;
   const after = await server.stats();
-  const latencies = Float64Array.from(measured.latenciesMs).sort();
+  return { ...measured, cpuMs: after.cpuMs - before.cpuMs, elapsedMs };
+}
+
+/** The rounds of one server as one run: every answer of every round, over the measured time of all. */
+function combine(slices: readonly Slice[]): LoadResult {
+  const latencies = Float64Array.from(slices.flatMap((s) => s.latenciesMs)).sort();
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)];
+  const sum = (pick: (s: Slice) => number) => slices.reduce((total, s) => total + pick(s), 0);
   return {
-    requestsPerS: measured.ok / measured.seconds,
+    requestsPerS: sum((s) => s.ok) / sum((s) => s.seconds),
     p50Ms: at(0.5),
     p99Ms: at(0.99),
-    requests: measured.ok,
-    serverCpuPercent: ((after.cpuMs - before.cpuMs) / elapsedMs) * 100,
+    requests: sum((s) => s.ok),
+    serverCpuPercent: (sum((s) => s.cpuMs) / sum((s) => s.elapsedMs)) * 100,
   };
 }
 

@@ -5,10 +5,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.ts';
-import { findApiKey, hashApiKey } from '../store/api-keys.ts';
+import { findApiKey } from '../store/api-keys.ts';
 import type { AppDeps } from './app.ts';
 
+/** How long a verified key is trusted without asking the store: a revoked key stops working within this time. */
 const CACHE_TTL_MS = 30_000;
+
+/** Verified keys held at most; beyond that the oldest verification is dropped (and done again on its next use). */
+const CACHE_ENTRIES_MAX = 10_000;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -16,18 +20,66 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Verified keys, by the header value that presented them as it was sent (the same value of the same
+ * header always means the same key, and a hit needs no parsing), with the instant their
+ * verification expires.
+ * Held by what the client sent rather than by the key's SHA-256 (as the store holds it): hashing
+ * every request cost more than the rest of authentication. Only keys the store accepted get in, so
+ * unknown keys cannot grow it; insertion order is verification order, so the first entry is the
+ * oldest.
+ */
+export class VerifiedKeys {
+  readonly #expiresAt = new Map<string, number>();
+
+  constructor(
+    readonly ttlMs = CACHE_TTL_MS,
+    readonly entriesMax = CACHE_ENTRIES_MAX,
+  ) {}
+
+  get size(): number {
+    return this.#expiresAt.size;
+  }
+
+  has(presented: string, now: number): boolean {
+    const expiresAt = this.#expiresAt.get(presented);
+    if (expiresAt === undefined) return false;
+    if (expiresAt > now) return true;
+    this.#expiresAt.delete(presented);
+    return false;
+  }
+
+  add(presented: string, now: number): void {
+    this.#expiresAt.delete(presented);
+    if (this.#expiresAt.size >= this.entriesMax) {
+      const oldest = this.#expiresAt.keys().next();
+      if (!oldest.done) this.#expiresAt.delete(oldest.value);
+    }
+    this.#expiresAt.set(presented, now + this.ttlMs);
+  }
+}
+
 export function registerAuth(app: FastifyInstance, deps: Pick<AppDeps, 'store' | 'clock'>): void {
-  const cache = new Map<string, number>();
-  app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config?.public || request.routeOptions.url === undefined) return;
-    const key = readKey(request.headers.authorization, request.headers['x-api-key']);
-    if (!key) throw new AppError('AUTH_MISSING');
-    const hash = hashApiKey(key);
+  // One cache per header, so a value can only ever mean what its own header means.
+  const byAuthorization = new VerifiedKeys();
+  const byApiKeyHeader = new VerifiedKeys();
+  // A callback hook, not an async one: a key found in the cache answers without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const route = request.routeOptions; // a getter that builds an object: read once
+    if (route.config?.public || route.url === undefined) return done();
+    const { authorization, 'x-api-key': header } = request.headers;
+    // The key is read from Authorization when it is set, else from X-API-Key (as readKey does).
+    const verified = authorization ? byAuthorization : byApiKeyHeader;
+    const presented = authorization || (typeof header === 'string' ? header : '');
     const now = deps.clock.now();
-    const cachedUntil = cache.get(hash);
-    if (cachedUntil !== undefined && cachedUntil > now) return;
-    if (!(await findApiKey(deps.store.db, key))) throw new AppError('AUTH_INVALID');
-    cache.set(hash, now + CACHE_TTL_MS);
+    if (presented && verified.has(presented, now)) return done();
+    const key = readKey(authorization, header);
+    if (!key) return done(new AppError('AUTH_MISSING'));
+    findApiKey(deps.store.db, key).then((found) => {
+      if (!found) return done(new AppError('AUTH_INVALID'));
+      verified.add(presented, now);
+      done();
+    }, done);
   });
 }
 

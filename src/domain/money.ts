@@ -1,7 +1,10 @@
 /**
  * Money: an integer count of minor units plus an ISO 4217 code. The exponent comes from the
  * maintained `currency-codes` data package (JPY 0, EUR 2, KWD 3). Never floats: decimal strings
- * are parsed digit by digit and every multiplication runs on BigInt.
+ * are parsed digit by digit, and arithmetic is exact integer arithmetic, in plain numbers only
+ * where every intermediate value provably stays a safe integer (the fast paths of parseAmount and
+ * convert, which the validation API calls several times per request) and on BigInt otherwise.
+ * Property tests hold each fast path to its BigInt path.
  */
 import currencyCodes from 'currency-codes';
 import { DomainError } from './domain-error.ts';
@@ -44,7 +47,67 @@ const DECIMAL = /^(-)?(\d{1,15})(?:\.(\d{1,20}))?$/;
  * currency allows is an error (trailing zeros beyond the exponent are accepted: "5.00" JPY is 5).
  */
 export function parseAmount(value: string, currency: string, path = 'amount'): Money {
-  const exponent = currencyExponent(currency, `${path}.currency`);
+  const exponent = tryCurrencyExponent(currency);
+  if (exponent === undefined) throw new DomainError('CURRENCY_UNKNOWN', { path: `${path}.currency`, currency });
+  const minor = parseMinorSafe(value, exponent);
+  if (minor !== undefined) return { amountMinor: minor, currency };
+  return { amountMinor: parseMinorExact(value, currency, exponent, path), currency };
+}
+
+/** 10^n for the digits a currency exponent can add (ISO 4217 has at most 4). */
+const POWERS_OF_TEN = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
+/** At most this many digits: below 10^15, every step of the digit loop is an exact integer in a double. */
+const SAFE_DIGITS = 15;
+
+/**
+ * The fast path of parseAmount: the minor units of a well-formed amount whose whole digits plus the
+ * exponent are at most 15 (so the value is below 10^15 < 2^53 and every step is exact), computed
+ * in plain numbers. Undefined for everything else (too many digits, too many decimals, malformed),
+ * which the exact path then parses or refuses with its error. Agrees with parseMinorExact wherever it
+ * answers (a property test in test/domain/money.test.ts).
+ */
+export function parseMinorSafe(value: string, exponent: number): number | undefined {
+  const length = value.length;
+  const negative = length > 0 && value.charCodeAt(0) === 45; // '-'
+  let i = negative ? 1 : 0;
+  const wholeStart = i;
+  let minor = 0;
+  for (; i < length; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) break;
+    minor = minor * 10 + digit;
+  }
+  const wholeDigits = i - wholeStart;
+  if (wholeDigits === 0 || wholeDigits + exponent > SAFE_DIGITS || exponent >= POWERS_OF_TEN.length) return undefined;
+  let scale = exponent;
+  if (i < length) {
+    if (value.charCodeAt(i) !== 46) return undefined; // '.'
+    const fractionStart = i + 1;
+    if (fractionStart === length || length - fractionStart > 20) return undefined;
+    let significantEnd = fractionStart;
+    for (let j = fractionStart; j < length; j++) {
+      const digit = value.charCodeAt(j) - 48;
+      if (digit < 0 || digit > 9) return undefined;
+      if (digit !== 0) significantEnd = j + 1;
+    }
+    if (significantEnd - fractionStart > exponent) return undefined;
+    for (let j = fractionStart; j < significantEnd; j++) {
+      minor = minor * 10 + (value.charCodeAt(j) - 48);
+      scale--;
+    }
+  }
+  minor *= POWERS_OF_TEN[scale];
+  // 0 - 0 is 0: "-0.00" is zero, never -0.
+  return negative ? 0 - minor : minor;
+}
+
+/**
+ * The exact path of parseAmount, on BigInt: any amount the format admits, and every refusal
+ * (malformed, too many decimals, beyond the safe integers). Exported for the property test that
+ * holds the fast path to it.
+ */
+export function parseMinorExact(value: string, currency: string, exponent: number, path: string): number {
   const match = DECIMAL.exec(value);
   if (!match) {
     throw new DomainError('AMOUNT_INVALID', { path, detail: `"${value}" is not a decimal amount such as "12.30"` });
@@ -55,7 +118,7 @@ export function parseAmount(value: string, currency: string, path = 'amount'): M
     throw new DomainError('AMOUNT_PRECISION', { path, value, currency, exponent });
   }
   const minor = BigInt(whole + fraction.padEnd(exponent, '0'));
-  return { amountMinor: toSafeNumber(sign ? -minor : minor, path), currency };
+  return toSafeNumber(sign ? -minor : minor, path);
 }
 
 /** Formats minor units as a plain decimal string with exactly the currency's exponent digits. */
@@ -68,8 +131,11 @@ export function formatAmount(amountMinor: number, currency: string): string {
   return `${negative ? '-' : ''}${whole}${fraction}`;
 }
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+
 export function toSafeNumber(value: bigint, path: string): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+  if (value > MAX_SAFE || value < MIN_SAFE) {
     throw new DomainError('AMOUNT_INVALID', { path, detail: 'the amount is too large' });
   }
   return Number(value);
@@ -81,15 +147,48 @@ export interface Ratio {
   readonly denominator: bigint;
 }
 
-const RATE = /^(\d{1,12})(?:\.(\d{1,12}))?$/;
+/** 10^0 … 10^20 as BigInt, made once: rates have at most 12 decimals, exponents differ by at most 4. */
+const BIG_POWERS_OF_TEN: readonly bigint[] = Array.from({ length: 21 }, (_, n) => 10n ** BigInt(n));
 
+function bigPowerOfTen(n: number): bigint {
+  return BIG_POWERS_OF_TEN[n] ?? 10n ** BigInt(n);
+}
+
+/**
+ * Parses a positive decimal rate ("1.0842": 1 to 12 digits, optionally a point and 1 to 12 more,
+ * not zero) exactly, read digit by digit; refuses anything else with AMOUNT_INVALID.
+ */
 export function parseRate(value: string, path = 'rate'): Ratio {
-  const match = RATE.exec(value);
-  if (!match || /^0*(\.0*)?$/.test(value)) {
+  const length = value.length;
+  let numerator = 0;
+  let nonZero = false;
+  let i = 0;
+  for (; i < length; i++) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) break;
+    numerator = numerator * 10 + digit;
+    if (digit !== 0) nonZero = true;
+  }
+  const wholeDigits = i;
+  let fractionDigits = 0;
+  let valid = wholeDigits >= 1 && wholeDigits <= 12;
+  if (valid && i < length) {
+    valid = value.charCodeAt(i) === 46; // '.'
+    for (i++; valid && i < length; i++) {
+      const digit = value.charCodeAt(i) - 48;
+      if (digit < 0 || digit > 9) valid = false;
+      numerator = numerator * 10 + digit;
+      if (digit !== 0) nonZero = true;
+      fractionDigits++;
+    }
+    valid &&= fractionDigits >= 1 && fractionDigits <= 12;
+  }
+  if (!valid || !nonZero) {
     throw new DomainError('AMOUNT_INVALID', { path, detail: `"${value}" is not a positive decimal rate such as "1.0842"` });
   }
-  const [, whole, fraction = ''] = match;
-  return { numerator: BigInt(whole + fraction), denominator: 10n ** BigInt(fraction.length) };
+  // Up to 15 digits the number above is exact (below 10^15 < 2^53); longer ones are read as text.
+  const exact = wholeDigits + fractionDigits <= SAFE_DIGITS ? BigInt(numerator) : BigInt(fractionDigits === 0 ? value : value.slice(0, wholeDigits) + value.slice(wholeDigits + 1));
+  return { numerator: exact, denominator: bigPowerOfTen(fractionDigits) };
 }
 
 /** Divides and rounds half away from zero: the commercial rounding finance teams expect. */
@@ -108,11 +207,34 @@ export function divideRounded(numerator: bigint, denominator: bigint): bigint {
 export function convert(amount: Money, to: string, rate: Ratio, path = 'amount'): Money {
   const fromExponent = currencyExponent(amount.currency);
   const toExponent = currencyExponent(to);
+  const safe = convertSafe(amount.amountMinor, fromExponent, toExponent, rate);
+  if (safe !== undefined) return { amountMinor: safe, currency: to };
   let numerator = BigInt(amount.amountMinor) * rate.numerator;
   let denominator = rate.denominator;
-  if (toExponent >= fromExponent) numerator *= 10n ** BigInt(toExponent - fromExponent);
-  else denominator *= 10n ** BigInt(fromExponent - toExponent);
+  if (toExponent > fromExponent) numerator *= bigPowerOfTen(toExponent - fromExponent);
+  else if (toExponent < fromExponent) denominator *= bigPowerOfTen(fromExponent - toExponent);
   return { amountMinor: toSafeNumber(divideRounded(numerator, denominator), path), currency: to };
+}
+
+/**
+ * The fast path of convert: the same exact result in plain numbers, when every intermediate value
+ * is an integer of at most 2^53 - 1 (a product of integers that fits is computed exactly, and one
+ * that does not comes out at 2^53 or more, so the check below sees it). Undefined otherwise, and
+ * convert then computes on BigInt.
+ */
+function convertSafe(amountMinor: number, fromExponent: number, toExponent: number, rate: Ratio): number | undefined {
+  if (!Number.isSafeInteger(amountMinor) || rate.numerator < 0n || rate.numerator > MAX_SAFE || rate.denominator <= 0n || rate.denominator > MAX_SAFE) return undefined;
+  const up = toExponent > fromExponent ? POWERS_OF_TEN[toExponent - fromExponent] : 1;
+  const down = toExponent < fromExponent ? POWERS_OF_TEN[fromExponent - toExponent] : 1;
+  if (up === undefined || down === undefined) return undefined;
+  const numerator = Math.abs(amountMinor) * Number(rate.numerator) * up;
+  const denominator = Number(rate.denominator) * down;
+  // Half away from zero, as divideRounded: floor((2n + d) / 2d), where every term is a safe integer.
+  const twice = 2 * numerator + denominator;
+  const divisor = 2 * denominator;
+  if (!(twice <= Number.MAX_SAFE_INTEGER && divisor <= Number.MAX_SAFE_INTEGER)) return undefined;
+  const quotient = (twice - (twice % divisor)) / divisor;
+  return amountMinor < 0 && quotient !== 0 ? -quotient : quotient;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Store } from '../store/db.ts';
 import type { LegalEntity } from './company.ts';
 import { readAuthoritative, readChanges, readHeadSeq, type StoredVersion } from './md-store.ts';
 import { AUTHORITY, percentToBp, type Kind, type Policy, type RecordVersion } from './records.ts';
-import { versionOn } from './temporal.ts';
+import { coversDate, versionOn } from './temporal.ts';
 
 export type Lookup = { readonly found: false } | { readonly found: true; readonly active: boolean; readonly record: RecordVersion };
 
@@ -36,13 +36,32 @@ interface Held {
   keyRevision: number;
   versions: RecordVersion[];
   seqs: Set<number>;
+  /**
+   * What `lookup` answers, made on first use: one per version, and last the answer for a date no
+   * version covers. Look-ups then allocate nothing; cleared whenever `versions` changes.
+   */
+  answers?: Lookup[];
 }
 
-const slot = (kind: string, entity: string, key: string) => `${kind}\u0000${entity}\u0000${key}`;
+/** Records of one entity: kind → key → record. */
+type EntityRecords = Map<Kind, Map<string, Held>>;
 
+/** Shared by every miss: a look-up allocates nothing for a record that is not held. */
+const NOT_FOUND: Lookup = Object.freeze({ found: false });
+
+/**
+ * Records are held in nested maps (entity → kind → key) rather than one map keyed by a joined
+ * string: the validation API makes about 30 look-ups per request, and a joined key is a new string
+ * per call that V8 must flatten and hash, while the parts are strings whose hash is computed once.
+ * The maps of the entity looked up last are kept at hand, since a report's look-ups are all in
+ * one entity.
+ */
 export class MasterDataIndex implements ReferenceData {
   #entities: Map<string, LegalEntity>;
-  #records = new Map<string, Held>();
+  #records = new Map<string, EntityRecords>();
+  #lastEntity: string | undefined;
+  #lastRecords: EntityRecords | undefined;
+  #size = 0;
   #seq = 0;
 
   constructor(entities: readonly LegalEntity[]) {
@@ -54,7 +73,7 @@ export class MasterDataIndex implements ReferenceData {
   }
 
   get size(): number {
-    return this.#records.size;
+    return this.#size;
   }
 
   /**
@@ -66,14 +85,16 @@ export class MasterDataIndex implements ReferenceData {
     for (const row of rows) {
       if (row.seq > this.#seq) this.#seq = row.seq;
       if (AUTHORITY[row.kind] !== row.system) continue;
-      const id = slot(row.kind, row.entity, row.key);
-      const held = this.#records.get(id);
+      const byKey = this.#keysOf(row.kind, row.entity);
+      const held = byKey.get(row.key);
       if (!held || row.keyRevision > held.keyRevision) {
-        this.#records.set(id, { keyRevision: row.keyRevision, versions: [stripStored(row)], seqs: new Set([row.seq]) });
+        if (!held) this.#size++;
+        byKey.set(row.key, { keyRevision: row.keyRevision, versions: [stripStored(row)], seqs: new Set([row.seq]) });
       } else if (row.keyRevision === held.keyRevision && !held.seqs.has(row.seq)) {
         held.seqs.add(row.seq);
         held.versions.push(stripStored(row));
-        held.versions.sort((a, b) => (a.validFrom < b.validFrom ? -1 : 1));
+        held.versions.sort(byValidFrom);
+        held.answers = undefined;
       }
     }
   }
@@ -84,6 +105,8 @@ export class MasterDataIndex implements ReferenceData {
    */
   load(rows: readonly StoredVersion[], seq: number): void {
     this.#records.clear();
+    this.#lastEntity = undefined;
+    this.#size = 0;
     this.#seq = 0;
     this.apply(rows);
     this.#seq = seq;
@@ -98,16 +121,37 @@ export class MasterDataIndex implements ReferenceData {
   }
 
   versions(kind: Kind, entity: string, key: string): readonly RecordVersion[] {
-    return this.#records.get(slot(kind, entity, key))?.versions ?? [];
+    return this.#held(kind, entity, key)?.versions ?? [];
   }
 
   lookup(kind: Kind, entity: string, key: string, date: string): Lookup {
-    const held = this.#records.get(slot(kind, entity, key));
-    if (!held) return { found: false };
-    const version = versionOn(held.versions, date);
-    if (!version) return { found: true, active: false, record: held.versions[held.versions.length - 1] };
-    const active = version.active && (kind !== 'gl_account' || version.attributes.postable === true);
-    return { found: true, active, record: version };
+    const held = this.#held(kind, entity, key);
+    if (!held) return NOT_FOUND;
+    const answers = (held.answers ??= answersOf(kind, held.versions));
+    const { versions } = held;
+    for (let i = 0; i < versions.length; i++) if (coversDate(versions[i], date)) return answers[i];
+    return answers[versions.length];
+  }
+
+  #held(kind: Kind, entity: string, key: string): Held | undefined {
+    if (entity !== this.#lastEntity) {
+      this.#lastEntity = entity;
+      this.#lastRecords = this.#records.get(entity);
+    }
+    return this.#lastRecords?.get(kind)?.get(key);
+  }
+
+  /** The records of one entity and kind, by key; the maps are made on first use. */
+  #keysOf(kind: Kind, entity: string): Map<string, Held> {
+    let byKind = this.#records.get(entity);
+    if (!byKind) {
+      this.#records.set(entity, (byKind = new Map()));
+      // The entity looked up last may be this one, remembered as holding nothing.
+      this.#lastEntity = undefined;
+    }
+    let byKey = byKind.get(kind);
+    if (!byKey) byKind.set(kind, (byKey = new Map()));
+    return byKey;
   }
 
   policy(entity: string, date: string): Policy | undefined {
@@ -131,6 +175,18 @@ export class MasterDataIndex implements ReferenceData {
     const found = this.lookup(kind, entity, key, date);
     return found.found ? (found.record.attributes.erpId as string | undefined) : undefined;
   }
+}
+
+/** The answers of `lookup` for one record: each version on a date it covers, then a date none covers. */
+function answersOf(kind: Kind, versions: readonly RecordVersion[]): Lookup[] {
+  // Frozen: every caller gets the same objects.
+  const answers: Lookup[] = versions.map((version) => Object.freeze({ found: true, active: version.active && (kind !== 'gl_account' || version.attributes.postable === true), record: version }));
+  answers.push(Object.freeze({ found: true, active: false, record: versions[versions.length - 1] }));
+  return answers;
+}
+
+function byValidFrom(a: RecordVersion, b: RecordVersion): number {
+  return a.validFrom < b.validFrom ? -1 : 1;
 }
 
 function stripStored(row: StoredVersion): RecordVersion {

@@ -111,14 +111,16 @@ export function evaluatePolicy(report: ExpenseReport, reference: ReferenceData, 
   // Consecutive lines of one date (the usual order) share one policy look-up.
   let policyDate = '';
   let policy: Policy | undefined;
+  let rules: CompiledPolicy | undefined;
   for (let index = 0; index < report.lines.length; index++) {
     const line = report.lines[index];
     if (line.date !== policyDate) {
       policyDate = line.date;
-      policy = reference.policy(report.entity, line.date);
+      const next = reference.policy(report.entity, line.date);
+      if (next !== policy) rules = next && compilePolicy(next, entity.currency);
+      policy = next;
     }
-    if (!policy) continue;
-    const rules = compilePolicy(policy, entity.currency);
+    if (!rules) continue;
     const comparable = entity.currency === report.currency && !options.unconvertedLines?.has(index);
     const ctx: LineContext = { report, line, index, rules, amountMinor: comparable ? inReportCurrency(line, report.currency) : undefined };
     if (rules.allowed) checkCurrency(ctx, findings);
@@ -248,11 +250,7 @@ function checkPerDiem({ report, line, index, rules, amountMinor }: LineContext, 
 }
 
 function checkDuplicate({ report, line, index }: LineContext, windowDays: number, state: ReportState, findings: Finding[]): void {
-  const byAmount = (state.byAmount ??= new Map<number, number[]>());
-  const sameAmount = byAmount.get(line.amount.amountMinor);
-  const earlier = sameAmount?.find((j) => sameExpense(report.lines[j], line));
-  if (sameAmount) sameAmount.push(index);
-  else byAmount.set(line.amount.amountMinor, [index]);
+  const earlier = report.lines.length > SCAN_LINES_MAX ? earlierByAmount(report, line, index, state) : earlierByScan(report, line, index);
   let other: { reportId: string; lineId: string } | undefined;
   if (earlier !== undefined) {
     other = { reportId: `${report.reportId} (this report)`, lineId: report.lines[earlier].lineId };
@@ -271,6 +269,40 @@ function checkDuplicate({ report, line, index }: LineContext, windowDays: number
     otherReportId: other.reportId,
   };
   findings.push(finding('POLICY_DUPLICATE_SUSPECTED', 'warning', params, `lines[${index}]`));
+}
+
+/** Up to this many lines, a line is compared with the earlier ones directly; a map by amount costs more than that. */
+const SCAN_LINES_MAX = 32;
+
+/**
+ * The first earlier line of the report that is the same expense as `line`. Every earlier line of
+ * the same date went through the same policy version, so it was checked for duplicates too.
+ */
+function earlierByScan(report: ExpenseReport, line: ExpenseLine, index: number): number | undefined {
+  for (let j = 0; j < index; j++) {
+    const other = report.lines[j];
+    if (other.amount.amountMinor === line.amount.amountMinor && sameExpense(other, line)) return j;
+  }
+  return undefined;
+}
+
+/** The same as earlierByScan for long reports: only the earlier lines of the same amount are compared. */
+function earlierByAmount(report: ExpenseReport, line: ExpenseLine, index: number, state: ReportState): number | undefined {
+  const byAmount = (state.byAmount ??= new Map<number, number[]>());
+  const sameAmount = byAmount.get(line.amount.amountMinor);
+  let earlier: number | undefined;
+  if (sameAmount) {
+    for (const j of sameAmount) {
+      if (sameExpense(report.lines[j], line)) {
+        earlier = j;
+        break;
+      }
+    }
+    sameAmount.push(index);
+  } else {
+    byAmount.set(line.amount.amountMinor, [index]);
+  }
+  return earlier;
 }
 
 function sameExpense(a: ExpenseLine, b: ExpenseLine): boolean {

@@ -98,12 +98,13 @@ export function createValidator(options: ValidatorOptions): Validator {
         }
       }
       if (entityKnown) for (const f of evaluatePolicy(report, reference, duplicates, unconverted && { unconvertedLines: unconverted })) findings.push(f);
-      return {
-        valid: !findings.some((f) => f.severity === 'error'),
-        findings: findings.map((f) => ({ ...f, path: requestPath(f.path, draft.form) })),
-        checkedAt: nowIso,
-        masterDataSeq: reference.seq,
-      };
+      let valid = true;
+      for (let i = 0; i < findings.length; i++) {
+        const f = findings[i];
+        if (f.severity === 'error') valid = false;
+        findings[i] = { ...f, path: requestPath(f.path, draft.form) };
+      }
+      return { valid, findings, checkedAt: nowIso, masterDataSeq: reference.seq };
     },
   };
 }

@@ -172,7 +172,7 @@ describe('SuiteQL against the simulator', () => {
   test('a wrong token gets 401 INVALID_LOGIN, classified as auth', async () => {
     const sim = await startSimulator();
     try {
-      const client = createSuiteQlClient({ baseUrl: sim.url, token: 'wrong', requestTimeoutMs: 5000 });
+      const client = createSuiteQlClient({ baseUrl: sim.url, token: 'wrong', requestTimeoutMs: 5000, attempts: 1 });
       const error = await expectSuiteQlError(collect(client.query('SELECT id FROM employee ORDER BY id')));
       assert.equal(error.kind, 'auth');
       assert.equal(error.httpStatus, 401);
@@ -281,7 +281,7 @@ describe('the SuiteQL client against malformed answers', () => {
   ] as const) {
     test(`${name} is a MALFORMED_ANSWER`, async () => {
       await withServer(answer, async (url) => {
-        const client = createSuiteQlClient({ baseUrl: url, token: TOKEN, requestTimeoutMs: 5000 });
+        const client = createSuiteQlClient({ baseUrl: url, token: TOKEN, requestTimeoutMs: 5000, attempts: 1 });
         const error = await expectSuiteQlError(collect(client.query('SELECT id FROM employee ORDER BY id')));
         assert.equal(error.vendorCode, 'MALFORMED_ANSWER');
         assert.equal(error.kind, 'transient');
@@ -291,8 +291,40 @@ describe('the SuiteQL client against malformed answers', () => {
     });
   }
 
+  test('a busy NetSuite (429 with Retry-After) is retried and the page then read; a Retry-After beyond the wait cap fails at once', async () => {
+    let requests = 0;
+    const busy = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        requests++;
+        if (requests <= 2) {
+          res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '1' });
+          res.end(JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, 'o:errorDetails': [{ detail: 'Too many requests', 'o:errorCode': 'REQUEST_LIMIT_EXCEEDED' }] }));
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(page(0, [{ id: '1' }])));
+      });
+    });
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(busy.address() as AddressInfo).port}`;
+      const pages = await collect(createSuiteQlClient({ baseUrl: url, token: TOKEN, requestTimeoutMs: 5000, retryDelayMs: 10 }).query('SELECT id FROM employee ORDER BY id'));
+      assert.deepEqual(pages.map((p) => p.items), [[{ id: '1' }]]);
+      assert.equal(requests, 3, 'two 429s, then the page');
+      requests = 0;
+      const impatient = createSuiteQlClient({ baseUrl: url, token: TOKEN, requestTimeoutMs: 5000, retryDelayMs: 10, retryWaitMsMax: 500 });
+      const error = await expectSuiteQlError(collect(impatient.query('SELECT id FROM employee ORDER BY id')));
+      assert.equal(error.kind, 'rate_limited');
+      assert.equal(requests, 1, 'a Retry-After of 1 s beyond a 500 ms cap is not waited for');
+    } finally {
+      busy.closeAllConnections();
+      await new Promise((resolve) => busy.close(resolve));
+    }
+  });
+
   test('an unreachable NetSuite is unavailable, and a page size above 1000 is a programmer error', async () => {
-    const client = createSuiteQlClient({ baseUrl: 'http://127.0.0.1:1', token: TOKEN, requestTimeoutMs: 2000 });
+    const client = createSuiteQlClient({ baseUrl: 'http://127.0.0.1:1', token: TOKEN, requestTimeoutMs: 2000, attempts: 1 });
     const error = await expectSuiteQlError(collect(client.query('SELECT id FROM employee')));
     assert.equal(error.kind, 'unavailable');
     assert.equal(error.httpStatus, undefined);

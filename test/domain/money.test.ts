@@ -1,9 +1,9 @@
-// Proves that money is exact: currency exponents come from ISO 4217 and refuse unknown codes, decimal strings parse into minor units (and refuse too many decimals, garbage and overflow), formatting round-trips, allocation always sums to the whole in fair, reproducible parts, and conversion rounds once, half away from zero, symmetrically in sign.
+// Proves that money is exact: currency exponents come from ISO 4217 and refuse unknown codes, decimal strings parse into minor units (and refuse too many decimals, garbage and overflow), formatting round-trips, allocation always sums to the whole in fair, reproducible parts, and conversion rounds once, half away from zero, symmetrically in sign; and that the fast paths (parseAmount and convert in safe integers, parseRate digit by digit) give exactly what the BigInt and regular-expression paths give, value or error, on every input.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DomainError, type DomainErrorCode } from '../../src/domain/domain-error.ts';
-import { allocate, convert, currencyExponent, divideRounded, formatAmount, parseAmount, parseRate, type Ratio } from '../../src/domain/money.ts';
+import { allocate, convert, currencyExponent, divideRounded, formatAmount, parseAmount, parseMinorExact, parseMinorSafe, parseRate, type Ratio } from '../../src/domain/money.ts';
 
 /** Run properties with a random seed (fast-check prints it on failure); FC_SEED=<n> replays one. */
 const FC_SEED = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED) };
@@ -150,6 +150,52 @@ describe('formatAmount and parseAmount', () => {
   }
 });
 
+/** What a call returns or throws, as comparable data: the value, or the error's class, code, params and message. */
+function outcome(fn: () => unknown): unknown {
+  try {
+    return { value: fn() };
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    return { error: error.name, code: error.code, params: error.params, message: error.message };
+  }
+}
+
+/** Decimal-looking strings around every boundary of the format: digits, zeros, signs, points, lengths. */
+const decimalLikeArb = fc.oneof(
+  fc.stringMatching(/^-?\d{1,17}(\.\d{0,22})?$/),
+  fc.tuple(fc.constantFrom('', '-', '--', '+', ' '), fc.stringMatching(/^0{0,3}[1-9]?\d{0,15}$/), fc.constantFrom('', '.', '.0', '.00', '.000000', '.5', '.05', '.0001', '.10', '.1234', '.12345', '.x', '..1'), fc.constantFrom('', '0', '00', ' ', 'e3')).map((parts) => parts.join('')),
+  fc.string({ maxLength: 24 }),
+);
+
+describe('parseAmount: the safe-integer fast path', () => {
+  test('agrees with the BigInt path on every decimal-looking string and every exponent (value, or the same error)', () => {
+    fc.assert(
+      fc.property(decimalLikeArb, fc.constantFrom(...CURRENCIES_BY_EXPONENT), (text, [currency, exponent]) => {
+        const exact = outcome(() => parseMinorExact(text, currency, exponent, 'p'));
+        const fast = parseMinorSafe(text, exponent);
+        if (fast !== undefined) {
+          assert.deepEqual({ value: fast }, exact, `fast path on ${JSON.stringify(text)} (exponent ${exponent})`);
+          assert.ok(Number.isSafeInteger(fast) && !Object.is(fast, -0));
+        }
+        assert.deepEqual(outcome(() => parseAmount(text, currency, 'p').amountMinor), exact, `parseAmount(${JSON.stringify(text)}, ${currency})`);
+      }),
+      { numRuns: 20_000, ...FC_SEED },
+    );
+  });
+
+  test('answers only while whole digits and the exponent fit 15 digits, and leaves the rest to the BigInt path', () => {
+    assert.equal(parseMinorSafe('9999999999999.99', 2), 999_999_999_999_999);
+    assert.equal(parseMinorSafe('-999999999999999', 0), -999_999_999_999_999);
+    assert.equal(parseMinorSafe('90071992547409.91', 2), undefined);
+    assert.equal(parseAmount('90071992547409.91', 'EUR').amountMinor, Number.MAX_SAFE_INTEGER);
+    assert.equal(parseMinorSafe('99999999999999.99', 2), undefined);
+    assertDomainError(() => parseAmount('99999999999999.99', 'EUR', 'p'), 'AMOUNT_INVALID', { path: 'p' });
+    // Malformed input and too many decimals are never answered by the fast path.
+    for (const text of ['1.', '.5', '-', '', '1.234', '1e3', '0x10']) assert.equal(parseMinorSafe(text, 2), undefined, text);
+    assert.ok(Object.is(parseMinorSafe('-0.000', 2), 0));
+  });
+});
+
 describe('allocate', () => {
   const totalArb = fc.maxSafeInteger();
   const weightsArb = fc.array(fc.nat({ max: 1_000_000 }), { minLength: 1, maxLength: 20 }).filter((w) => w.some((x) => x > 0));
@@ -230,6 +276,56 @@ describe('parseRate', () => {
     for (const rate of ['0', '0.0', '00.000', '-1', 'abc', '', '1.', '.5', '1e3', ' 1', '1/2']) {
       assertDomainError(() => parseRate(rate, 'line.exchangeRate.rate'), 'AMOUNT_INVALID', { path: 'line.exchangeRate.rate' });
     }
+  });
+});
+
+/** parseRate as it was written first, with regular expressions: the reference for the digit-by-digit version. */
+function referenceParseRate(value: string, path: string): Ratio {
+  const match = /^(\d{1,12})(?:\.(\d{1,12}))?$/.exec(value);
+  if (!match || /^0*(\.0*)?$/.test(value)) {
+    throw new DomainError('AMOUNT_INVALID', { path, detail: `"${value}" is not a positive decimal rate such as "1.0842"` });
+  }
+  const [, whole, fraction = ''] = match;
+  return { numerator: BigInt(whole + fraction), denominator: 10n ** BigInt(fraction.length) };
+}
+
+describe('parseRate read digit by digit', () => {
+  test('agrees with the regular-expression reference on every string (value, or the same error)', () => {
+    const rateLikeArb = fc.oneof(fc.stringMatching(/^\d{0,14}(\.\d{0,14})?$/), fc.tuple(fc.constantFrom('', '-', '0', '00', ' '), fc.stringMatching(/^\d{0,13}$/), fc.constantFrom('', '.', '.0', '.5', '..', '.1234567890123', 'x', '/2')).map((parts) => parts.join('')), fc.string({ maxLength: 30 }));
+    fc.assert(
+      fc.property(rateLikeArb, (text) => {
+        assert.deepEqual(outcome(() => parseRate(text, 'r')), outcome(() => referenceParseRate(text, 'r')), JSON.stringify(text));
+      }),
+      { numRuns: 20_000, ...FC_SEED },
+    );
+  });
+});
+
+/** convert as it was written first, all on BigInt: the reference for its safe-integer fast path. */
+function referenceConvert(amountMinor: number, from: string, to: string, rate: Ratio): number {
+  let numerator = BigInt(amountMinor) * rate.numerator;
+  let denominator = rate.denominator;
+  const shift = currencyExponent(to) - currencyExponent(from);
+  if (shift >= 0) numerator *= 10n ** BigInt(shift);
+  else denominator *= 10n ** BigInt(-shift);
+  return Number(divideRounded(numerator, denominator));
+}
+
+describe('convert: the safe-integer fast path', () => {
+  test('agrees with the BigInt reference at every magnitude, both sides of 2^53 included', () => {
+    const magnitudeArb = fc.oneof(fc.integer({ min: -1e6, max: 1e6 }), fc.maxSafeInteger(), fc.integer({ min: 2 ** 40, max: 2 ** 52 }).map((n) => n * (n % 2 === 0 ? 1 : -1)));
+    fc.assert(
+      fc.property(magnitudeArb, currencyArb, currencyArb, fc.oneof(rateStringArb, fc.stringMatching(/^[1-9]\d{0,11}\.\d{1,12}$/)), (amountMinor, from, to, rateText) => {
+        const rate = parseRate(rateText);
+        const expected = outcome(() => {
+          const value = referenceConvert(amountMinor, from, to, rate);
+          if (!Number.isSafeInteger(value)) throw new DomainError('AMOUNT_INVALID', { path: 'amount', detail: 'the amount is too large' });
+          return value;
+        });
+        assert.deepEqual(outcome(() => convert({ amountMinor, currency: from }, to, rate).amountMinor), expected, `${amountMinor} ${from}->${to} @${rateText}`);
+      }),
+      { numRuns: 5_000, ...FC_SEED },
+    );
   });
 });
 

@@ -25,17 +25,30 @@ export interface SuiteQlClientOptions {
   readonly attempts?: number;
   /** First retry delay; doubled each attempt (with jitter) and never below NetSuite's Retry-After. Default 250 ms. */
   readonly retryDelayMs?: number;
+  /**
+   * The longest wait between attempts, default 5 s. When NetSuite asks for a longer one (a
+   * maintenance window's Retry-After), the page fails at once: the sync applies nothing and its
+   * next run starts from the same cursor, rather than a run holding its lease for an hour.
+   */
+  readonly retryWaitMsMax?: number;
 }
+
+/** Thrown by the backoff when NetSuite's Retry-After exceeds what one run is willing to wait. */
+class WaitTooLong extends Error {}
 
 /** Each delay is at least the Retry-After NetSuite sent with the error. */
 class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {
-  constructor(private readonly inner: IBackoffFactory<IRetryBackoffContext<unknown>>) {}
+  constructor(
+    private readonly inner: IBackoffFactory<IRetryBackoffContext<unknown>>,
+    private readonly waitMsMax: number,
+  ) {}
 
   next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
     const step = this.inner.next(context);
     const error = 'error' in context.result ? context.result.error : undefined;
     const asked = error instanceof SuiteQlError ? (error.retryAfterMs ?? 0) : 0;
-    return { duration: Math.max(step.duration, asked), next: (c) => new RetryAfterBackoff(step).next(c) };
+    if (asked > this.waitMsMax) throw new WaitTooLong();
+    return { duration: Math.min(Math.max(step.duration, asked), this.waitMsMax), next: (c) => new RetryAfterBackoff(step, this.waitMsMax).next(c) };
   }
 }
 
@@ -85,8 +98,27 @@ export function createSuiteQlClient(options: SuiteQlClientOptions): SuiteQlClien
   // what is still failing after the last attempt fails the sync, which applies nothing.
   const pagePolicy = retry(
     handleWhen((error) => error instanceof SuiteQlError && RETRYABLE_KINDS.has(error.kind)),
-    { maxAttempts: Math.max(0, (options.attempts ?? 8) - 1), backoff: new RetryAfterBackoff(new ExponentialBackoff({ initialDelay: options.retryDelayMs ?? 250, maxDelay: 30_000 })) },
+    {
+      maxAttempts: Math.max(0, (options.attempts ?? 8) - 1),
+      backoff: new RetryAfterBackoff(new ExponentialBackoff({ initialDelay: options.retryDelayMs ?? 250, maxDelay: options.retryWaitMsMax ?? 5_000 }), options.retryWaitMsMax ?? 5_000),
+    },
   );
+  const readPage = async (url: string, q: string, offset: number, subject: string): Promise<Envelope> => {
+    let last: unknown;
+    try {
+      return await pagePolicy.execute(async () => {
+        try {
+          return await fetchPage(url, q, offset, subject);
+        } catch (error) {
+          last = error;
+          throw error;
+        }
+      });
+    } catch (error) {
+      // The backoff refused to wait as long as NetSuite asked: report NetSuite's own answer.
+      throw error instanceof WaitTooLong ? last : error;
+    }
+  };
 
   async function* query(q: string, pageSize = SUITEQL_PAGE_SIZE_MAX): AsyncGenerator<SuiteQlPage> {
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > SUITEQL_PAGE_SIZE_MAX) {
@@ -95,7 +127,7 @@ export function createSuiteQlClient(options: SuiteQlClientOptions): SuiteQlClien
     const subject = describeQuery(q);
     let offset = 0;
     for (;;) {
-      const page = await pagePolicy.execute(() => fetchPage(`${endpoint}?limit=${pageSize}&offset=${offset}`, q, offset, subject));
+      const page = await readPage(`${endpoint}?limit=${pageSize}&offset=${offset}`, q, offset, subject);
       if (page.totalResults >= resultsMax) {
         throw new SuiteQlError({
           kind: 'invalid',
