@@ -29,6 +29,7 @@ export { EVENT_TYPES };
 // Seeded randomness
 
 import { createRng, type Rng } from '../simulation/seeded-random.ts';
+import { addDays } from '../masterdata/records.ts';
 
 export { createRng, type Rng };
 
@@ -49,10 +50,6 @@ const HISTORY_DAYS = 60;
 
 function toIsoDate(date: Date): string {
   return date.toISOString().slice(0, 10);
-}
-
-function addDays(isoDate: string, days: number): string {
-  return toIsoDate(new Date(Date.parse(`${isoDate}T00:00:00Z`) + days * DAY_MS));
 }
 
 function daysBetween(fromIsoDate: string, toIsoDateValue: string): number {

@@ -191,8 +191,8 @@ async function pull(ctx: SyncContext, source: SourceDefinition, cursor: string |
   if (pulled.errors.length > 0) {
     throw new AppError('MD_SOURCE_FAILED', { source: source.name, detail: `${pulled.errors.length} NetSuite row(s) could not be read, the first: ${pulled.errors[0].path}: ${pulled.errors[0].detail}` });
   }
-  const feed = checkBatch(pulled.records.map((input, i) => ({ input, path: `netsuite[${i}]` })), 'erp', entities);
   if (pulled.records.length === 0) return { skipped: true };
+  const feed = checkBatch(pulled.records.map((input, i) => ({ input, path: `netsuite[${i}]` })), 'erp', entities);
   return { skipped: false, feed, cursor: pulled.cursor, label: `NetSuite source ${source.name}` };
 }
 
