@@ -11,7 +11,7 @@ import { createTableMapper } from './mapping/build-journal.ts';
 import type { EntityMapping, Mapper } from './mapping/entity-mapping.ts';
 import type { CompanyDefinition } from './masterdata/company.ts';
 import { createMasterDataHub, seedCompany, type MasterDataHub } from './masterdata/hub.ts';
-import { loadSourcesFile, startSchedules, type SourceDefinition, type SyncContext } from './masterdata/sources.ts';
+import { loadSourcesFile, netsuiteDefaults, startSchedules, type SourceDefinition, type SyncContext } from './masterdata/sources.ts';
 import { DuplicateIndex, loadRecentRevisions, longestWindowDays } from './validation/duplicates.ts';
 import { createValidator } from './validation/validator.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -111,7 +111,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     logger,
     metrics,
     sources: options.sources ?? (config.masterDataSourcesFile ? loadSourcesFile(config.masterDataSourcesFile, entityCodes) : []),
-    netsuite: { requestTimeoutMs: config.requestTimeoutMs, ...(config.netsuiteUrl && { url: config.netsuiteUrl }), ...(config.netsuiteToken && { token: config.netsuiteToken }) },
+    netsuite: netsuiteDefaults(config),
   };
   let schedules: { stop(): void } | undefined;
   const processDeps: ProcessDeps = {

@@ -14,7 +14,7 @@ import { readFeedFile, type FeedProblem } from '../masterdata/feed.ts';
 import { createMasterDataHub, type MasterDataHub } from '../masterdata/hub.ts';
 import { readRecordHistory } from '../masterdata/md-store.ts';
 import { isCalendarDate, isKind, isSystem, type Kind } from '../masterdata/records.ts';
-import { loadSourcesFile, readSourceStatus, runSync, type SyncContext } from '../masterdata/sources.ts';
+import { loadSourcesFile, netsuiteDefaults, readSourceStatus, runSync, type SyncContext } from '../masterdata/sources.ts';
 import { systemClock } from '../pipeline/clock.ts';
 import type { Store } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
@@ -45,7 +45,7 @@ async function withContext<T>(fn: (ctx: Context) => Promise<T>): Promise<T> {
       clock: systemClock,
       sources,
       logger,
-      netsuite: { requestTimeoutMs: config.requestTimeoutMs, ...(config.netsuiteUrl && { url: config.netsuiteUrl }), ...(config.netsuiteToken && { token: config.netsuiteToken }) },
+      netsuite: netsuiteDefaults(config),
     };
     return await fn({ store, hub, sync });
   } finally {

@@ -96,9 +96,9 @@ export async function computeDrift(db: Db, options: DriftOptions): Promise<Drift
 
 function stateOn(versions: readonly StoredVersion[], kind: Kind, date: string): SystemState {
   if (versions.length === 0) return null;
-  const version = versionOn(versions, date) ?? versions[versions.length - 1];
-  const covers = versionOn(versions, date) !== undefined;
-  const active = covers && version.active && (kind !== 'gl_account' || version.attributes.postable === true);
+  const onDate = versionOn(versions, date);
+  const version = onDate ?? versions[versions.length - 1];
+  const active = onDate !== undefined && version.active && (kind !== 'gl_account' || version.attributes.postable === true);
   return { state: active ? 'active' : 'inactive', validFrom: version.validFrom, validTo: version.validTo, attributes: version.attributes };
 }
 

@@ -125,6 +125,11 @@ export interface SyncContext {
   readonly leaseMs?: number;
 }
 
+/** The NetSuite connection a NetSuite source uses unless its entry names a URL. */
+export function netsuiteDefaults(config: { readonly requestTimeoutMs: number; readonly netsuiteUrl?: string; readonly netsuiteToken?: string }): NonNullable<SyncContext['netsuite']> {
+  return { requestTimeoutMs: config.requestTimeoutMs, ...(config.netsuiteUrl && { url: config.netsuiteUrl }), ...(config.netsuiteToken && { token: config.netsuiteToken }) };
+}
+
 export interface SyncResult extends ApplyResult {
   readonly source: string;
   readonly system: System;
