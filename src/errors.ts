@@ -80,11 +80,24 @@ export const ERRORS = {
   MD_SOURCE_FAILED: { status: 502, retryable: true, message: 'Sync of master-data source {source} failed: {detail}. Nothing from this run was applied; the next run starts from the same point.' },
   MD_SYNC_RUNNING: { status: 409, retryable: true, message: 'Master-data source {source} is already being synced (since {since}). Wait for that run to finish.' },
   // --- pipeline: quarantine reasons (mapping and journal) ---
+  // TEMPORARY: mapping v0 codes, removed with src/mapping/build-journal.ts.
   MAP_CATEGORY_UNMAPPED: { status: 422, retryable: false, message: 'Expense category {category} has no expense account in entity {entity}. Add it to the entity mapping, then replay.' },
   MAP_PAYMENT_TYPE_UNMAPPED: { status: 422, retryable: false, message: 'Payment type {paymentType} has no credit account in entity {entity}. Add it to the entity mapping, then replay.' },
+  MAP_NO_RULE_SET: { status: 422, retryable: false, message: 'Entity {entity} has no approved mapping rule set (of its own or of the group) active on {date}. Propose one with `finsync mapping propose`, have it approved, then replay.' },
+  MAP_NO_RULE: { status: 422, retryable: false, message: 'No rule of {version} matches line {lineId} ({item}). Add a rule for it (`finsync mapping propose`), have it approved, then replay with `finsync mapping replay --entity {entity}`.' },
+  MAP_EXPRESSION_FAILED: { status: 422, retryable: false, message: 'Rule {rule} ({version}), field {field}: the expression failed on line {lineId}: {detail}. Fix the rule, have the fix approved, then replay.' },
+  MAP_EXPRESSION_RESULT: { status: 422, retryable: false, message: 'Rule {rule} ({version}), field {field}: the expression gave {value} on line {lineId}; {expected}. Fix the rule, have the fix approved, then replay.' },
   REPORT_TOTAL_MISMATCH: { status: 422, retryable: false, message: 'The report total {expectedMinor} differs from the sum of its converted lines {actualMinor} by more than the rounding tolerance ({toleranceMinor}) in {currency}. Correct the report in the expense platform.' },
   REPORT_NOTHING_TO_POST: { status: 422, retryable: false, message: 'Report {reportId} revision {revision} comes to zero on every line, so there is no journal to post. Check the amounts in the expense platform and send a corrected revision.' },
   JOURNAL_UNBALANCED: { status: 422, retryable: false, message: 'The journal for report {reportId} revision {revision} does not balance in {currency} (debits {debitMinor}, credits {creditMinor}). This is a defect in the mapping; report it.' },
+  // --- mapping rule sets: governance ---
+  MAPPING_RULES_INVALID: { status: 422, retryable: false, message: '{file}: {count} problem(s), the first: {first}. Nothing was stored; fix every problem listed in the details and propose the file again.' },
+  MAPPING_SCOPE_UNKNOWN: { status: 400, retryable: false, message: 'Rule-set scope {scope} is not a configured legal entity or GROUP. Use one of: {configured}.' },
+  MAPPING_VERSION_NOT_FOUND: { status: 404, retryable: false, message: 'Rule set {scope} has no version {version}. List its versions with `finsync mapping list --scope {scope}`.' },
+  MAPPING_STATE_CONFLICT: { status: 409, retryable: false, message: 'Version {version} of {scope} is {state}; {action} needs it to be {needed}.' },
+  MAPPING_ROLE_REQUIRED: { status: 403, retryable: false, message: '{actor} does not hold the {role} role, which {action} needs. An admin grants it with `finsync apikey create --name NAME --role {role}`.' },
+  MAPPING_FOUR_EYES: { status: 403, retryable: false, message: '{actor} proposed version {version} of {scope} and so cannot approve it. Another controller of {scope} must approve it.' },
+  MAPPING_REPLAY_EMPTY: { status: 404, retryable: false, message: 'No revision of entity {entity} is quarantined for a mapping reason{filter}. Nothing was replayed.' },
   // --- pipeline: quarantine reasons (ERP) ---
   ERP_INVALID_REFERENCE: { status: 422, retryable: false, message: '{target} rejected {field} = {value}: {detail}. Fix or activate the record in the ERP (or the mapping), then replay.' },
   ERP_INVALID: { status: 422, retryable: false, message: '{target} rejected the journal: {detail}. Correct the data named, then replay.' },

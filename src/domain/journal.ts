@@ -12,6 +12,8 @@ export interface JournalLine {
   readonly employeeId?: string;
   readonly taxCode?: string;
   readonly memo: string;
+  /** The mapping rule that coded this line, e.g. `DE01@3#LODGING`; absent on lines of mapping v0. */
+  readonly rule?: string;
 }
 
 export type JournalKind = 'journal' | 'reversal';
