@@ -14,6 +14,11 @@ const Code = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9][A
 const CurrencyCode = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 alphabetic code' });
 const IsoDate = Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$', description: 'YYYY-MM-DD' });
 const Decimal = Type.String({ pattern: '^-?\\d{1,15}(\\.\\d{1,20})?$', description: 'decimal amount, e.g. "-12.30"' });
+/** Fields the expense platform holds beyond the model (a project code, a trip purpose): mapping rules can read them. */
+const CustomFields = Type.Record(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,39}$' }), Type.String({ maxLength: 200 }), {
+  maxProperties: 20,
+  description: 'custom fields of the expense platform, by name; mapping rules can match on them and read them',
+});
 
 export const PAYMENT_TYPES = ['out_of_pocket', 'company_card', 'individual_card', 'cash_advance'] as const;
 export type PaymentType = (typeof PAYMENT_TYPES)[number];
@@ -62,6 +67,7 @@ export const LineInputSchema = Type.Object(
     perDiem: Type.Optional(Type.Object({ days: Type.Integer({ minimum: 1, maximum: 366 }) }, { additionalProperties: false })),
     receipt: Type.Optional(Type.Boolean()),
     allocations: Type.Array(AllocationInputSchema, { minItems: 1, maxItems: 50 }),
+    customFields: Type.Optional(CustomFields),
   },
   { additionalProperties: false },
 );
@@ -78,6 +84,7 @@ export const ReportInputSchema = Type.Object(
     approvedAt: Type.String({ format: 'date-time' }),
     total: Type.Optional(Decimal),
     lines: Type.Array(LineInputSchema, { minItems: 1, maxItems: 500 }),
+    customFields: Type.Optional(CustomFields),
   },
   { additionalProperties: false },
 );
@@ -114,6 +121,7 @@ export interface ExpenseLine {
   readonly perDiem?: { readonly days: number };
   readonly receipt: boolean;
   readonly allocations: readonly Allocation[];
+  readonly customFields?: Readonly<Record<string, string>>;
 }
 
 export interface ExpenseReport {
@@ -127,6 +135,7 @@ export interface ExpenseReport {
   readonly approvedAt: string;
   readonly total?: Money;
   readonly lines: readonly ExpenseLine[];
+  readonly customFields?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -160,6 +169,7 @@ export function normalizeReport(input: ReportInput, basePath = 'data'): ExpenseR
   report.approvedAt = input.approvedAt;
   if (input.total !== undefined) report.total = parseAmount(input.total, input.currency, `${basePath}.total`);
   report.lines = lines;
+  if (input.customFields !== undefined) report.customFields = { ...input.customFields };
   return report;
 }
 
@@ -211,6 +221,7 @@ function normalizeLine(line: LineInput, reportCurrency: string): ExpenseLine {
   if (line.perDiem) out.perDiem = { days: line.perDiem.days };
   out.receipt = line.receipt ?? false;
   out.allocations = normalizeAllocations(line, amount);
+  if (line.customFields !== undefined) out.customFields = { ...line.customFields };
   return out;
 }
 
