@@ -136,6 +136,8 @@ export interface CompiledRuleSet {
   readonly description?: string;
   readonly settings: RuleSetSettings;
   readonly rules: readonly Rule[];
+  /** Where the decision table starts (YAML: the `rules:` key; CSV: the header): where a gap is reported. */
+  readonly rulesAt: SourcePos;
   /** The match columns used by any row, in first-use order. */
   readonly columns: readonly MatchColumn[];
   /** The serializable form (stored, diffed, exported). */
