@@ -235,3 +235,12 @@ export type RuleMapResult =
 
 /** Quarantine codes that a mapping (not the report or master data) is to blame for: counted per version. */
 export const MAPPING_DEFECT_CODES: readonly ErrorCode[] = ['MAP_NO_RULE_SET', 'MAP_NO_RULE', 'MAP_EXPRESSION_FAILED', 'MAP_EXPRESSION_RESULT', 'MD_GL_ACCOUNT_UNKNOWN', 'MD_GL_ACCOUNT_BLOCKED', 'JOURNAL_UNBALANCED'];
+
+/** Whether a condition matches a value (undefined = absent). On the hot path: a Set look-up, then globs. */
+export function conditionMatches(condition: Condition, value: string | undefined): boolean {
+  if (condition.any) return true;
+  if (value === undefined) return condition.absent;
+  if (condition.values.has(value)) return true;
+  for (const glob of condition.globs) if (glob.test(value)) return true;
+  return false;
+}
