@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.ts';
-import { findApiKey } from '../store/api-keys.ts';
+import { findApiKey, type Principal } from '../store/api-keys.ts';
 import type { AppDeps } from './app.ts';
 
 /** How long a verified key is trusted without asking the store: a revoked key stops working within this time. */
@@ -17,6 +17,10 @@ const CACHE_ENTRIES_MAX = 10_000;
 declare module 'fastify' {
   interface FastifyContextConfig {
     public?: boolean;
+  }
+  interface FastifyRequest {
+    /** The key's holder; set on every authenticated route (absent only on public ones). */
+    principal?: Principal;
   }
 }
 
@@ -30,7 +34,7 @@ declare module 'fastify' {
  * oldest.
  */
 export class VerifiedKeys {
-  readonly #expiresAt = new Map<string, number>();
+  readonly #entries = new Map<string, { expiresAt: number; principal: Principal }>();
 
   constructor(
     readonly ttlMs = CACHE_TTL_MS,
@@ -38,24 +42,25 @@ export class VerifiedKeys {
   ) {}
 
   get size(): number {
-    return this.#expiresAt.size;
+    return this.#entries.size;
   }
 
-  has(presented: string, now: number): boolean {
-    const expiresAt = this.#expiresAt.get(presented);
-    if (expiresAt === undefined) return false;
-    if (expiresAt > now) return true;
-    this.#expiresAt.delete(presented);
-    return false;
+  /** The key's holder while its verification holds, else undefined. */
+  get(presented: string, now: number): Principal | undefined {
+    const entry = this.#entries.get(presented);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt > now) return entry.principal;
+    this.#entries.delete(presented);
+    return undefined;
   }
 
-  add(presented: string, now: number): void {
-    this.#expiresAt.delete(presented);
-    if (this.#expiresAt.size >= this.entriesMax) {
-      const oldest = this.#expiresAt.keys().next();
-      if (!oldest.done) this.#expiresAt.delete(oldest.value);
+  add(presented: string, principal: Principal, now: number): void {
+    this.#entries.delete(presented);
+    if (this.#entries.size >= this.entriesMax) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
     }
-    this.#expiresAt.set(presented, now + this.ttlMs);
+    this.#entries.set(presented, { expiresAt: now + this.ttlMs, principal });
   }
 }
 
@@ -72,12 +77,17 @@ export function registerAuth(app: FastifyInstance, deps: Pick<AppDeps, 'store' |
     const verified = authorization ? byAuthorization : byApiKeyHeader;
     const presented = authorization || (typeof header === 'string' ? header : '');
     const now = deps.clock.now();
-    if (presented && verified.has(presented, now)) return done();
+    const cached = presented ? verified.get(presented, now) : undefined;
+    if (cached) {
+      request.principal = cached;
+      return done();
+    }
     const key = readKey(authorization, header);
     if (!key) return done(new AppError('AUTH_MISSING'));
     findApiKey(deps.store.db, key).then((found) => {
       if (!found) return done(new AppError('AUTH_INVALID'));
-      verified.add(presented, now);
+      verified.add(presented, found, now);
+      request.principal = found;
       done();
     }, done);
   });

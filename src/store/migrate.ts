@@ -8,6 +8,7 @@ import type { Store } from './db.ts';
 import { initialSchema } from './migrations/001-initial.ts';
 import { openPostingIndexes } from './migrations/002-open-posting-indexes.ts';
 import { masterDataSchema } from './migrations/003-master-data.ts';
+import { mappingRuleSetsSchema } from './migrations/004-mapping-rule-sets.ts';
 import type { Capabilities } from './capabilities.ts';
 
 interface Migration {
@@ -20,6 +21,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', statements: initialSchema },
   { version: 2, name: 'open-posting-indexes', statements: openPostingIndexes },
   { version: 3, name: 'master-data', statements: masterDataSchema },
+  { version: 4, name: 'mapping-rule-sets', statements: mappingRuleSetsSchema },
 ];
 
 export const KNOWN_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

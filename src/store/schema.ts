@@ -3,7 +3,15 @@ import type { Generated } from 'kysely';
 
 export interface SchemaMigrationsTable { version: number; name: string; applied_at: number }
 
-export interface ApiKeysTable { id: string; name: string; key_hash: string; created_at: number; revoked_at: number | null }
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+  /** JSON array of roles: `admin`, `operator`, `auditor`, `controller:<entity>`, `controller:*`. */
+  roles: Generated<string>;
+}
 
 export interface InboxTable {
   source: string;
@@ -149,6 +157,42 @@ export interface MdSourcesTable {
   records_changed: number;
 }
 
+export type MappingVersionState = 'proposed' | 'reviewed' | 'approved' | 'rejected';
+
+export interface MappingVersionsTable {
+  scope: string;
+  version: number;
+  state: MappingVersionState;
+  format: 'yaml' | 'csv';
+  file_name: string;
+  /** The file as proposed, byte for byte. */
+  source: string;
+  /** RuleSetDocument as JSON. */
+  document: string;
+  effective_from: string;
+  author: string;
+  reason: string;
+  proposed_at: number;
+  reviewed_by: string | null;
+  reviewed_at: number | null;
+  /** The dry run recorded at review, as JSON. */
+  dry_run: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  decision_reason: string | null;
+}
+
+export interface MappingActivationsTable {
+  seq: Generated<number>;
+  scope: string;
+  version: number;
+  effective_from: string;
+  kind: 'approval' | 'rollback' | 'bootstrap';
+  actor: string;
+  reason: string;
+  activated_at: number;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   api_keys: ApiKeysTable;
@@ -162,4 +206,6 @@ export interface Database {
   md_records: MdRecordsTable;
   md_blockers: MdBlockersTable;
   md_sources: MdSourcesTable;
+  mapping_versions: MappingVersionsTable;
+  mapping_activations: MappingActivationsTable;
 }
