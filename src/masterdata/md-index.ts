@@ -20,6 +20,12 @@ export interface ReferenceData {
   entities(): readonly LegalEntity[];
   /** The record on `date`. A GL account that is not postable on that date is found but not active. */
   lookup(kind: Kind, entity: string, key: string, date: string): Lookup;
+  /**
+   * The keys of the entity's records of `kind` that exist and are active on `date` (GL accounts:
+   * postable), in no particular order: the codes a valid report can use on that date. Records that
+   * are held but closed or blocked on the date are left out.
+   */
+  keys(kind: Kind, entity: string, date: string): string[];
   /** The entity's expense policy on `date`, if one is held. */
   policy(entity: string, date: string): Policy | undefined;
   /** A tax code's rate in basis points on `date`. */
@@ -126,11 +132,16 @@ export class MasterDataIndex implements ReferenceData {
 
   lookup(kind: Kind, entity: string, key: string, date: string): Lookup {
     const held = this.#held(kind, entity, key);
-    if (!held) return NOT_FOUND;
-    const answers = (held.answers ??= answersOf(kind, held.versions));
-    const { versions } = held;
-    for (let i = 0; i < versions.length; i++) if (coversDate(versions[i], date)) return answers[i];
-    return answers[versions.length];
+    return held ? answerOn(kind, held, date) : NOT_FOUND;
+  }
+
+  keys(kind: Kind, entity: string, date: string): string[] {
+    const keys: string[] = [];
+    for (const [key, held] of this.#records.get(entity)?.get(kind) ?? []) {
+      const answer = answerOn(kind, held, date);
+      if (answer.found && answer.active) keys.push(key);
+    }
+    return keys;
   }
 
   #held(kind: Kind, entity: string, key: string): Held | undefined {
@@ -175,6 +186,14 @@ export class MasterDataIndex implements ReferenceData {
     const found = this.lookup(kind, entity, key, date);
     return found.found ? (found.record.attributes.erpId as string | undefined) : undefined;
   }
+}
+
+/** What `lookup` answers for a held record on `date`. */
+function answerOn(kind: Kind, held: Held, date: string): Lookup {
+  const answers = (held.answers ??= answersOf(kind, held.versions));
+  const { versions } = held;
+  for (let i = 0; i < versions.length; i++) if (coversDate(versions[i], date)) return answers[i];
+  return answers[versions.length];
 }
 
 /** The answers of `lookup` for one record: each version on a date it covers, then a date none covers. */

@@ -1,0 +1,497 @@
+/**
+ * Overlaps and gaps of a decision table (rule-set.ts): within one scope no coding item may match
+ * two rows, and every item of a valid report must match a row of the entity's or the group's set.
+ *
+ * Items are not enumerated (10,000 cost centers times everything else is too many). Per column,
+ * the domain is split into classes of values that the rows cannot tell apart (each value of a class
+ * matches exactly the same rows), and a depth-first search picks one class per column, narrowing
+ * the rows that still match. It stops descending where nothing new can be found below: no rows
+ * left (a gap, whatever the remaining columns), or a row that matches everything below and no pair
+ * of the checked rows not yet reported. Gaps found that way are merged into as few item sets as an
+ * exact merge allows, so a category nobody codes is one gap, with `*` everywhere else.
+ */
+import { PAYMENT_TYPES } from '../domain/report.ts';
+import { MATCH_COLUMNS, type CompiledRuleSet, type Condition, type MatchColumn, type Rule, type RuleProblem, type RuleProblemCode, type SourcePos } from './rule-set.ts';
+
+/**
+ * The values master data holds for the entity, per column (see ReferenceData.keys). paymentType and
+ * personal have fixed domains; project and taxCode may also be absent; a custom field column takes
+ * every value a row names, absent, and any other value (OTHER_VALUE). Values that a row names
+ * literally are added to every column's domain, so rows naming a code master data lacks are still
+ * checked against each other.
+ */
+export interface CoverageDomains {
+  readonly category: readonly string[];
+  readonly costCenter: readonly string[];
+  readonly project: readonly string[];
+  readonly taxCode: readonly string[];
+}
+
+/** A custom field's value that no row names: it stands for every such value. */
+export const OTHER_VALUE: unique symbol = Symbol('other');
+/** One value of a column: a code, `undefined` for absent, or OTHER_VALUE. */
+export type DomainValue = string | undefined | typeof OTHER_VALUE;
+
+/** The values one column takes in a set of items; `all` when they are the column's whole domain. */
+export interface ColumnValues {
+  readonly column: MatchColumn;
+  readonly values: readonly DomainValue[];
+  readonly all: boolean;
+}
+
+/** A set of items: every combination of the values of its columns (one entry per match column). */
+export type ItemSet = readonly ColumnValues[];
+
+export interface CoverageAnalysis {
+  /** Each pair of checked rows that match a common item, once, with the first items found; `first` comes first in the file. */
+  readonly overlaps: readonly { readonly first: Rule; readonly second: Rule; readonly items: ItemSet }[];
+  /** Items no row of either layer matches, as disjoint item sets. */
+  readonly gaps: readonly ItemSet[];
+  /** More gaps were found than are kept (GAPS_KEPT); they were counted, not merged. */
+  readonly gapsOmitted: number;
+  /** False when the work limit stopped the search: what was found is real, but there may be more. */
+  readonly complete: boolean;
+}
+
+export interface CoverageInput {
+  readonly entity: string;
+  readonly own?: CompiledRuleSet;
+  readonly group?: CompiledRuleSet;
+  readonly domains: CoverageDomains;
+  /** Whose problems to report: overlaps among that set's rows, and gaps, at that set's file. */
+  readonly report: 'own' | 'group';
+  /** At most this many problems, then one saying how many more (default 20). */
+  readonly maxProblems?: number;
+  /** The search's bound (default COVERAGE_WORK_LIMIT); tests lower it. */
+  readonly workLimit?: number;
+}
+
+/**
+ * Bounds the search (in bitset words touched): a table that needs more is refused as too complex
+ * rather than holding a proposal check for minutes. Realistic tables need a few percent of it.
+ */
+export const COVERAGE_WORK_LIMIT = 50_000_000;
+const GAPS_KEPT = 20_000;
+
+/**
+ * The overlaps among the rows of the reported set, and the gaps of the entity's and the group's
+ * rows together, as rule problems at the reported set's file. The caller checks a GROUP set once
+ * per entity (its gaps depend on the entity's rows and master data); gap messages name the entity.
+ */
+export function checkCoverage(input: CoverageInput): RuleProblem[] {
+  const checked = input.report === 'own' ? input.own : input.group;
+  if (!checked) return [];
+  const other = input.report === 'own' ? input.group : input.own;
+  const analysis = analyzeCoverage(checked.rules, other?.rules ?? [], input.domains, input.workLimit);
+  const problems: RuleProblem[] = [
+    ...analysis.overlaps.map((o) => problemAt(o.second.at, 'overlap', overlapMessage(o.first, o.second, o.items))),
+    ...analysis.gaps.map((g) => problemAt(checked.rulesAt, 'gap', gapMessage(input, g))),
+  ];
+  const max = Math.max(1, input.maxProblems ?? 20);
+  const listed = problems.slice(0, max);
+  const more = problems.length - listed.length + analysis.gapsOmitted;
+  if (more > 0) {
+    const code: RuleProblemCode = problems.slice(max).every((p) => p.code === 'overlap') && analysis.gapsOmitted === 0 ? 'overlap' : 'gap';
+    const count = analysis.gapsOmitted > 0 ? 'very many' : String(more);
+    listed.push(problemAt(checked.rulesAt, code, `… and ${count} more overlaps or gaps not listed: fix the ones above and check again to see the rest`));
+  }
+  if (!analysis.complete) {
+    listed.push(
+      problemAt(
+        checked.rulesAt,
+        'field',
+        'the table is too complex to check for overlaps and gaps (the check stopped at its work limit): make rows whose globs or lists partly overlap on several columns narrower, or split the table by category',
+      ),
+    );
+  }
+  return listed;
+}
+
+/**
+ * The structured result behind checkCoverage: overlaps among `checked` rows over every item, and
+ * items that neither `checked` nor `other` rows match. Pure; exported for tests and tools.
+ */
+export function analyzeCoverage(checked: readonly Rule[], other: readonly Rule[], domains: CoverageDomains, workLimit = COVERAGE_WORK_LIMIT): CoverageAnalysis {
+  const rows = [...checked, ...other];
+  const words = Math.max(1, Math.ceil(rows.length / 32));
+  const partitions = columnsOf(rows).map((column) => partitionColumn(column, domainOf(column, rows, domains), rows, words));
+  if (partitions.some((p) => p.classes.length === 0)) return { overlaps: [], gaps: [], gapsOmitted: 0, complete: true };
+  const start = allRows(rows.length, words);
+  // A column whose values all match the same rows cannot split anything: apply it once, search the rest.
+  for (const p of partitions) if (p.classes.length === 1) andInto(start, start, p.classes[0].rows);
+  const branching = partitions.filter((p) => p.classes.length > 1).sort((a, b) => a.classes.length - b.classes.length);
+  const search = createSearch(branching, checked.length, words, workLimit);
+  visit(search, 0, start);
+  const itemsOf = (cube: Cube) => itemSet(partitions, branching, cube);
+  return {
+    overlaps: [...search.overlaps].sort((a, b) => a.second - b.second || a.first - b.first).map((o) => ({ first: rows[o.first], second: rows[o.second], items: itemsOf(o.path) })),
+    gaps: mergeGaps(search.gaps, branching).map(itemsOf),
+    gapsOmitted: search.gapsOmitted,
+    complete: !search.stopped,
+  };
+}
+
+/** The fixed columns, then the custom field columns any row uses, in first-use order. */
+function columnsOf(rows: readonly Rule[]): MatchColumn[] {
+  const custom = new Set<MatchColumn>();
+  for (const row of rows) for (const column of row.when.keys()) if (column.startsWith('cf.')) custom.add(column);
+  return [...MATCH_COLUMNS, ...custom];
+}
+
+/** A column's domain: codes sorted (the glob prefix search relies on it), then absent, then other. */
+function domainOf(column: MatchColumn, rows: readonly Rule[], domains: CoverageDomains): DomainValue[] {
+  if (column === 'paymentType') return [...PAYMENT_TYPES].sort();
+  if (column === 'personal') return ['false', 'true'];
+  const codes = new Set<string>(column.startsWith('cf.') ? [] : domains[column as keyof CoverageDomains]);
+  for (const row of rows) for (const value of row.when.get(column)?.values ?? []) codes.add(value);
+  const values: DomainValue[] = [...codes].sort();
+  if (column === 'project' || column === 'taxCode' || column.startsWith('cf.')) values.push(undefined);
+  if (column.startsWith('cf.')) values.push(OTHER_VALUE);
+  return values;
+}
+
+interface ValueClass {
+  /** Indices into the column's domain, ascending. */
+  readonly indices: number[];
+  /** The rows (checked, then other) that match every value of the class on this column. */
+  readonly rows: Uint32Array;
+}
+
+interface Partition {
+  readonly column: MatchColumn;
+  readonly domain: readonly DomainValue[];
+  readonly classes: readonly ValueClass[];
+}
+
+/** Splits a column's domain into classes of values that match exactly the same rows. */
+function partitionColumn(column: MatchColumn, domain: readonly DomainValue[], rows: readonly Rule[], words: number): Partition {
+  const ids = new Map<string, number>();
+  const conditions: Condition[] = [];
+  const rowsOf: Uint32Array[] = [];
+  const unconstrained = new Uint32Array(words);
+  rows.forEach((row, r) => {
+    const condition = row.when.get(column);
+    if (!condition || condition.any) {
+      setBit(unconstrained, r);
+      return;
+    }
+    const key = conditionKey(condition);
+    let id = ids.get(key);
+    if (id === undefined) {
+      ids.set(key, (id = conditions.length));
+      conditions.push(condition);
+      rowsOf.push(new Uint32Array(words));
+    }
+    setBit(rowsOf[id], r);
+  });
+  // matched[i]: the ids of the conditions value i matches, ascending (conditions are visited in id order).
+  const matched: number[][] = domain.map(() => []);
+  const codeCount = domain.filter((v) => typeof v === 'string').length;
+  conditions.forEach((condition, id) =>
+    forEachMatch(condition, domain, codeCount, (i) => {
+      if (matched[i].at(-1) !== id) matched[i].push(id);
+    }),
+  );
+  const byKey = new Map<string, ValueClass>();
+  matched.forEach((ids, i) => {
+    const key = ids.join(',');
+    let found = byKey.get(key);
+    if (!found) {
+      const mask = unconstrained.slice();
+      for (const id of ids) orInto(mask, rowsOf[id]);
+      byKey.set(key, (found = { indices: [], rows: mask }));
+    }
+    found.indices.push(i);
+  });
+  return { column, domain, classes: [...byKey.values()] };
+}
+
+/** Two conditions with one key match the same values. */
+function conditionKey(condition: Condition): string {
+  return `${condition.absent ? '-' : ''}\u0000${[...condition.values].sort().join('\u0001')}\u0000${condition.globs.map((g) => `${g.source}/${g.flags}`).join('\u0001')}`;
+}
+
+/** Calls `found` with the index of each domain value the condition matches (some maybe twice); codes are domain[0, codeCount). */
+function forEachMatch(condition: Condition, domain: readonly DomainValue[], codeCount: number, found: (index: number) => void): void {
+  for (const value of condition.values) {
+    const i = lowerBound(domain, codeCount, value);
+    if (i < codeCount && domain[i] === value) found(i);
+  }
+  if (condition.absent) {
+    const i = domain.indexOf(undefined);
+    if (i !== -1) found(i);
+  }
+  for (const glob of condition.globs) {
+    // Only codes that start with the glob's literal prefix can match; the domain is sorted.
+    const prefix = literalPrefix(glob);
+    for (let i = lowerBound(domain, codeCount, prefix); i < codeCount && (domain[i] as string).startsWith(prefix); i++) {
+      glob.lastIndex = 0;
+      if (glob.test(domain[i] as string)) found(i);
+    }
+  }
+}
+
+/** The first index in the sorted codes domain[0, count) not below `value`. */
+function lowerBound(domain: readonly DomainValue[], count: number, value: string): number {
+  let low = 0;
+  let high = count;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((domain[mid] as string) < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * The text every match of an anchored pattern starts with (`^DE41.*$` → `DE41`), or '' when that
+ * cannot be told safely from the source (alternation, flags, an optional last character).
+ */
+function literalPrefix(glob: RegExp): string {
+  const source = glob.source;
+  if (!source.startsWith('^') || source.includes('|') || /[imsuy]/.test(glob.flags)) return '';
+  let end = 1;
+  while (end < source.length && /[A-Za-z0-9_\- ]/.test(source[end])) end++;
+  const prefix = source.slice(1, end);
+  return end < source.length && '?*+{'.includes(source[end]) ? prefix.slice(0, -1) : prefix;
+}
+
+/** Per branching column, by search level: the classes of a set of items; [] = every class. */
+type Cube = readonly (readonly number[])[];
+
+interface Search {
+  readonly partitions: readonly Partition[];
+  /** Per level: the rows that match every value of every branching column from that level on. */
+  readonly coversRest: readonly Uint32Array[];
+  /** The checked rows' bits; overlaps are looked for among these only. */
+  readonly checkedMask: Uint32Array;
+  /** Per checked row: the checked rows it has been reported with (and itself). */
+  readonly reported: readonly Uint32Array[];
+  /**
+   * Per level, per checked row: the checked rows it shares a value with on every branching column
+   * from that level on. Items are all combinations of column values, so two rows alive at a node
+   * match a common item below it exactly when they are in each other's set here.
+   */
+  readonly meets: readonly (readonly Uint32Array[])[];
+  readonly buffers: readonly Uint32Array[];
+  readonly path: number[];
+  readonly words: number;
+  readonly workLimit: number;
+  readonly overlaps: { first: number; second: number; path: Cube }[];
+  readonly gaps: Cube[];
+  gapsOmitted: number;
+  work: number;
+  stopped: boolean;
+}
+
+function createSearch(partitions: readonly Partition[], checkedCount: number, words: number, workLimit: number): Search {
+  const checkedMask = allRows(checkedCount, words);
+  const coversRest: Uint32Array[] = [];
+  coversRest[partitions.length] = new Uint32Array(words).fill(0xffffffff);
+  for (let level = partitions.length - 1; level >= 0; level--) {
+    const covers = coversRest[level + 1].slice();
+    for (const c of partitions[level].classes) andInto(covers, covers, c.rows);
+    coversRest[level] = covers;
+  }
+  const reported = Array.from({ length: checkedCount }, (_, r) => {
+    const mask = new Uint32Array(words);
+    setBit(mask, r);
+    return mask;
+  });
+  const meets: Uint32Array[][] = [];
+  meets[partitions.length] = Array.from({ length: checkedCount }, () => new Uint32Array(words).fill(0xffffffff));
+  for (let level = partitions.length - 1; level >= 0; level--) {
+    const shared = Array.from({ length: checkedCount }, () => new Uint32Array(words));
+    for (const c of partitions[level].classes) for (const r of membersOf(c.rows, checkedMask)) orInto(shared[r], c.rows);
+    meets[level] = shared.map((mask, r) => {
+      andInto(mask, mask, meets[level + 1][r]);
+      return mask;
+    });
+  }
+  return {
+    partitions,
+    coversRest,
+    checkedMask,
+    reported,
+    meets,
+    buffers: Array.from({ length: partitions.length + 1 }, () => new Uint32Array(words)),
+    path: new Array<number>(partitions.length).fill(-1),
+    words,
+    workLimit,
+    overlaps: [],
+    gaps: [],
+    gapsOmitted: 0,
+    work: 0,
+    stopped: false,
+  };
+}
+
+/** Searches the items below the chosen classes path[0, level) that rows `rows` still match. */
+function visit(search: Search, level: number, rows: Uint32Array): void {
+  search.work += search.words;
+  if (search.work > search.workLimit) search.stopped = true;
+  if (search.stopped) return;
+  if (isEmpty(rows)) {
+    recordGap(search, level);
+    return;
+  }
+  const gapPossible = !intersects(rows, search.coversRest[level]);
+  if (!gapPossible && !hasNewPair(search, level, rows)) return;
+  if (level === search.partitions.length) {
+    recordPairs(search, rows);
+    return;
+  }
+  const next = search.buffers[level + 1];
+  const classes = search.partitions[level].classes;
+  for (let k = 0; k < classes.length && !search.stopped; k++) {
+    andInto(next, rows, classes[k].rows);
+    search.path[level] = k;
+    visit(search, level + 1, next);
+  }
+  search.path[level] = -1;
+}
+
+function recordGap(search: Search, level: number): void {
+  if (search.gaps.length >= GAPS_KEPT) search.gapsOmitted++;
+  else search.gaps.push(search.path.map((k, i) => (i < level ? [k] : [])));
+}
+
+/** Whether two of the checked rows among `rows` match a common item below `level` and were not reported together yet. */
+function hasNewPair(search: Search, level: number, rows: Uint32Array): boolean {
+  const { checkedMask, reported, words } = search;
+  const meets = search.meets[level];
+  for (let w = 0; w < words; w++) {
+    for (let bits = rows[w] & checkedMask[w]; bits !== 0; bits &= bits - 1) {
+      const r = w * 32 + (31 - Math.clz32(bits & -bits));
+      search.work += words;
+      const seen = reported[r];
+      const meet = meets[r];
+      for (let v = 0; v < words; v++) if ((rows[v] & checkedMask[v] & meet[v] & ~seen[v]) !== 0) return true;
+    }
+  }
+  return false;
+}
+
+/** Reports each pair of checked rows matching this item that was not reported before. */
+function recordPairs(search: Search, rows: Uint32Array): void {
+  const members = membersOf(rows, search.checkedMask);
+  for (let a = 0; a < members.length; a++) {
+    for (let b = a + 1; b < members.length; b++) {
+      const [first, second] = [members[a], members[b]];
+      if (hasBit(search.reported[first], second)) continue;
+      setBit(search.reported[first], second);
+      setBit(search.reported[second], first);
+      search.overlaps.push({ first, second, path: search.path.map((k) => [k]) });
+    }
+  }
+}
+
+/**
+ * Merges gap cubes that differ in one column only, until none do. The search's cubes are disjoint,
+ * so each merge is exact: the merged cube holds exactly the items of the two.
+ */
+function mergeGaps(cubes: readonly Cube[], partitions: readonly Partition[]): readonly Cube[] {
+  let current = cubes;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let level = 0; level < partitions.length; level++) {
+      const groups = new Map<string, Cube>();
+      for (const cube of current) {
+        const key = cube.map((set, i) => (i === level ? '' : set.join(','))).join(';');
+        const seen = groups.get(key);
+        if (!seen) {
+          groups.set(key, cube);
+          continue;
+        }
+        changed = true;
+        const union = [...seen[level], ...cube[level]].sort((a, b) => a - b);
+        groups.set(key, seen.map((set, i) => (i !== level ? set : union.length === partitions[level].classes.length ? [] : union)));
+      }
+      current = [...groups.values()];
+    }
+  }
+  return current;
+}
+
+/** The items of a cube, over every column (the columns that did not branch take all their values). */
+function itemSet(partitions: readonly Partition[], branching: readonly Partition[], cube: Cube): ItemSet {
+  return partitions.map((partition) => {
+    const level = branching.indexOf(partition);
+    const classes = (level === -1 ? [] : cube[level]).map((k) => partition.classes[k]);
+    if (classes.length === 0 || classes.length === partition.classes.length) return { column: partition.column, values: partition.domain, all: true };
+    const indices = classes.flatMap((c) => c.indices).sort((a, b) => a - b);
+    return { column: partition.column, values: indices.map((i) => partition.domain[i]), all: false };
+  });
+}
+
+function overlapMessage(first: Rule, second: Rule, items: ItemSet): string {
+  return `rows ${first.id} (line ${first.at.line}) and ${second.id} (line ${second.at.line}) both match ${describeItems(items, 1)}: an item must match one row of a rule set, so narrow one of the two`;
+}
+
+function gapMessage(input: CoverageInput, items: ItemSet): string {
+  const described = describeItems(items, 3);
+  if (input.report === 'group') {
+    return `in entity ${input.entity}, no row of its rule set or the GROUP rule set matches ${described}: add a row for these items here or in ${input.entity}'s rule set`;
+  }
+  return `no row matches ${described}: add a row for these items here or in the GROUP rule set`;
+}
+
+/** `category=MEALS costCenter=DE4110|DE4120 (and 9 others) project=- …`: `*` every value, `-` absent. */
+export function describeItems(items: ItemSet, shown: number): string {
+  return items
+    .map(({ column, values, all }) => {
+      if (all) return `${column}=*`;
+      const rest = values.length - shown;
+      const more = rest > 0 ? ` (and ${rest} other${rest === 1 ? '' : 's'})` : '';
+      return `${column}=${values.slice(0, shown).map(showValue).join('|')}${more}`;
+    })
+    .join(' ');
+}
+
+function showValue(value: DomainValue): string {
+  return value === undefined ? '-' : value === OTHER_VALUE ? '(other)' : value;
+}
+
+function problemAt(at: SourcePos, code: RuleProblemCode, message: string): RuleProblem {
+  return { file: at.file, line: at.line, column: at.column, code, message };
+}
+
+// Bitsets over rows: Uint32Array words, row r at bit r % 32 of word r / 32.
+
+function allRows(count: number, words: number): Uint32Array {
+  const mask = new Uint32Array(words);
+  for (let r = 0; r < count; r++) setBit(mask, r);
+  return mask;
+}
+
+function setBit(mask: Uint32Array, r: number): void {
+  mask[r >>> 5] |= 1 << (r & 31);
+}
+
+function hasBit(mask: Uint32Array, r: number): boolean {
+  return (mask[r >>> 5] & (1 << (r & 31))) !== 0;
+}
+
+function andInto(out: Uint32Array, a: Uint32Array, b: Uint32Array): void {
+  for (let w = 0; w < out.length; w++) out[w] = a[w] & b[w];
+}
+
+function orInto(out: Uint32Array, a: Uint32Array): void {
+  for (let w = 0; w < out.length; w++) out[w] |= a[w];
+}
+
+function isEmpty(mask: Uint32Array): boolean {
+  for (let w = 0; w < mask.length; w++) if (mask[w] !== 0) return false;
+  return true;
+}
+
+function intersects(a: Uint32Array, b: Uint32Array): boolean {
+  for (let w = 0; w < a.length; w++) if ((a[w] & b[w]) !== 0) return true;
+  return false;
+}
+
+function membersOf(mask: Uint32Array, within: Uint32Array): number[] {
+  const members: number[] = [];
+  for (let w = 0; w < mask.length; w++) for (let bits = mask[w] & within[w]; bits !== 0; bits &= bits - 1) members.push(w * 32 + (31 - Math.clz32(bits & -bits)));
+  return members;
+}
