@@ -30,7 +30,8 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { createHub } from '../src/compose.ts';
 import { loadConfig } from '../src/config.ts';
-import { SAMPLE_COMPANY, SAMPLE_MAPPINGS } from '../src/demo/sample-company.ts';
+import { SAMPLE_COMPANY } from '../src/demo/sample-company.ts';
+import { sampleRuleFiles } from '../src/demo/sample-rules.ts';
 import { normalizeRecord, type IncomingVersion } from '../src/masterdata/records.ts';
 import { createApiKey } from '../src/store/api-keys.ts';
 import { validateBodyCompiler } from '../src/api/validate-routes.ts';
@@ -343,7 +344,7 @@ async function serveBaseline(task: ServeTask): Promise<{ ready: Ready; close(): 
 async function serveHub(task: ServeTask): Promise<{ ready: Ready; close(): Promise<void> }> {
   const file = join(tmpdir(), `finsync-bench-validate-${Date.now()}-${process.pid}.db`);
   const config = loadConfig({}, { logLevel: task.logLevel as 'warn', sqliteFile: file });
-  const hub = await createHub({ config, company: SAMPLE_COMPANY, seedMasterData: true, mappings: SAMPLE_MAPPINGS, connectors: [] });
+  const hub = await createHub({ config, company: SAMPLE_COMPANY, seedMasterData: true, ruleSets: sampleRuleFiles(), connectors: [] });
   const records = benchRecords(task);
   const startedAt = performance.now();
   let reported = 0;

@@ -7,13 +7,16 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import type { TargetConnector } from './connectors/contract.ts';
-import { createTableMapper } from './mapping/build-journal.ts';
-import type { EntityMapping, Mapper } from './mapping/entity-mapping.ts';
+import { createGovernance, type Governance } from './mapping/governance.ts';
+import { createMappingService, type MappingService } from './mapping/mapping-service.ts';
+import { createMappingRegistry } from './mapping/registry.ts';
+import type { RuleFileSource } from './mapping/rule-set.ts';
 import type { CompanyDefinition } from './masterdata/company.ts';
 import { createMasterDataHub, seedCompany, type MasterDataHub } from './masterdata/hub.ts';
 import { loadSourcesFile, netsuiteDefaults, startSchedules, type SourceDefinition, type SyncContext } from './masterdata/sources.ts';
 import { DuplicateIndex, loadRecentRevisions, longestWindowDays } from './validation/duplicates.ts';
 import { createValidator } from './validation/validator.ts';
+import { validateMasterData } from './validation/validate-report.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { createOutboxBroker, type Broker } from './pipeline/broker.ts';
 import { systemClock, type Clock } from './pipeline/clock.ts';
@@ -35,6 +38,9 @@ export interface Hub {
   readonly masterData: MasterDataHub;
   /** Master-data sources: run one with runSync(hub.sync, name). */
   readonly sync: SyncContext;
+  /** The mapping rule sets in force, and their four-eyes workflow. */
+  readonly mapping: MappingService;
+  readonly governance: Governance;
   /** Starts the broker and the lanes (the workers). The API is started by whoever listens. */
   startWorkers(): void;
   stopWorkers(): Promise<void>;
@@ -48,7 +54,11 @@ export interface HubOptions {
   readonly seedMasterData?: boolean;
   /** Master-data sources; default: the file named by FINSYNC_MASTER_DATA_SOURCES, or none. */
   readonly sources?: readonly SourceDefinition[];
-  readonly mappings: readonly EntityMapping[];
+  /**
+   * Rule sets installed as approved version 1 of every scope that has none yet (a new installation,
+   * the demo, tests). Later versions go through the four-eyes workflow.
+   */
+  readonly ruleSets?: readonly RuleFileSource[];
   readonly connectors: readonly TargetConnector[];
   readonly clock?: Clock;
   readonly logger?: Logger;
@@ -90,7 +100,6 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   for (const connector of options.connectors) {
     lanes.set(connector.target, createPostingLane(connector, { store, clock, metrics, logger, ...(options.onPostingEnd && { onPostingEnd: options.onPostingEnd }) }, laneSettings));
   }
-  const mappers = new Map<string, Mapper>(options.mappings.map((m) => [m.entity, createTableMapper(m)]));
   let wakeBroker = () => {};
   const onResumed = (count: number) => {
     metrics.revisionsResumed.inc(count);
@@ -104,6 +113,25 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   await loadRecentRevisions(store.db, duplicates, clock.now() - (longestWindowDays(reference, today()) + 1) * 86_400_000);
   const validator = createValidator({ reference, duplicates, clock });
   const entityCodes = options.company.entities.map((e) => e.code);
+  const mapping = createMappingService(createMappingRegistry(), reference);
+  await mapping.refresh(store.db);
+  const governance = createGovernance({
+    store,
+    clock,
+    reference,
+    mapping,
+    entities: () => entityCodes,
+    accountProblem: (report, journal) => {
+      const accounts = [...new Set(journal.lines.map((l) => l.account))];
+      const found = validateMasterData(report, reference, accounts).find((f) => f.severity === 'error' && f.record?.kind === 'gl_account');
+      return found && { code: found.code, params: found.params };
+    },
+    onReplayed: (entity, count) => {
+      metrics.revisionsReplayed.inc({ entity }, count);
+      wakeBroker();
+    },
+  });
+  if (options.ruleSets) await governance.bootstrap(options.ruleSets, 'finsync-bootstrap');
   const sync: SyncContext = {
     store,
     hub: masterData,
@@ -120,7 +148,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     reference,
     validate: (report, accountsUsed) => validator.validateReport(report, accountsUsed),
     refreshReference: () => masterData.feed.refresh(),
-    mappers,
+    mapping,
     metrics,
     notifyLane: (target) => lanes.get(target)?.notify(),
   };
@@ -141,7 +169,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     const { reportId, reason } = m.payload as { reportId: string; reason: string | null };
     await recallReport(processDeps, reportId, reason);
   });
-  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, masterData, sync, validator, mappers });
+  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, masterData, sync, validator, mapping, governance });
   let workersRunning = false;
   const hub: Hub = {
     store,
@@ -152,9 +180,12 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     app,
     masterData,
     sync,
+    mapping,
+    governance,
     startWorkers() {
       workersRunning = true;
       masterData.feed.start();
+      mapping.start(store.db, config.masterDataPollMs, (error) => logger.error({ err: error }, 'mapping rule sets: refresh failed'));
       schedules = startSchedules(sync);
       broker.start();
       for (const lane of lanes.values()) lane.start();
@@ -163,6 +194,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       if (!workersRunning) return;
       workersRunning = false;
       schedules?.stop();
+      mapping.stop();
       await masterData.feed.stop();
       await broker.stop();
       await Promise.all([...lanes.values()].map((lane) => lane.stop()));

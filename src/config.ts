@@ -32,6 +32,7 @@ export const ConfigSchema = Type.Object({
   masterDataPollMs: Int(10, 60_000, 250, 'FINSYNC_MASTER_DATA_POLL_MS: how often a process reads master-data changes made by other processes'),
   entitiesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_ENTITIES_FILE: JSON file listing the legal entities; default: the sample company’s three entities' })),
   masterDataSourcesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_MASTER_DATA_SOURCES: JSON file listing the master-data sources and their schedules' })),
+  ruleSetsDir: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_RULE_SETS_DIR: folder of rule files (<SCOPE>.yaml or .csv) installed at start as version 1 of every scope that has none' })),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -59,6 +60,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   masterDataPollMs: 'FINSYNC_MASTER_DATA_POLL_MS',
   entitiesFile: 'FINSYNC_ENTITIES_FILE',
   masterDataSourcesFile: 'FINSYNC_MASTER_DATA_SOURCES',
+  ruleSetsDir: 'FINSYNC_RULE_SETS_DIR',
 };
 
 export const CONFIG_ENV_NAMES: Readonly<Record<string, string>> = ENV_NAMES;

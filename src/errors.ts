@@ -80,9 +80,6 @@ export const ERRORS = {
   MD_SOURCE_FAILED: { status: 502, retryable: true, message: 'Sync of master-data source {source} failed: {detail}. Nothing from this run was applied; the next run starts from the same point.' },
   MD_SYNC_RUNNING: { status: 409, retryable: true, message: 'Master-data source {source} is already being synced (since {since}). Wait for that run to finish.' },
   // --- pipeline: quarantine reasons (mapping and journal) ---
-  // TEMPORARY: mapping v0 codes, removed with src/mapping/build-journal.ts.
-  MAP_CATEGORY_UNMAPPED: { status: 422, retryable: false, message: 'Expense category {category} has no expense account in entity {entity}. Add it to the entity mapping, then replay.' },
-  MAP_PAYMENT_TYPE_UNMAPPED: { status: 422, retryable: false, message: 'Payment type {paymentType} has no credit account in entity {entity}. Add it to the entity mapping, then replay.' },
   MAP_NO_RULE_SET: { status: 422, retryable: false, message: 'Entity {entity} has no approved mapping rule set (of its own or of the group) active on {date}. Propose one with `finsync mapping propose`, have it approved, then replay.' },
   MAP_NO_RULE: { status: 422, retryable: false, message: 'No rule of {version} matches line {lineId} ({item}). Add a rule for it (`finsync mapping propose`), have it approved, then replay with `finsync mapping replay --entity {entity}`.' },
   MAP_EXPRESSION_FAILED: { status: 422, retryable: false, message: 'Rule {rule} ({version}), field {field}: the expression failed on line {lineId}: {detail}. Fix the rule, have the fix approved, then replay.' },

@@ -16,7 +16,9 @@ import { registerReportRoutes } from './reports-routes.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import { registerValidateRoutes } from './validate-routes.ts';
 import type { Validator } from '../validation/validator.ts';
-import type { Mapper } from '../mapping/entity-mapping.ts';
+import type { Governance } from '../mapping/governance.ts';
+import type { MappingService } from '../mapping/mapping-service.ts';
+import { registerMappingRoutes } from './mapping-routes.ts';
 import { registerMasterDataRoutes } from './master-data-routes.ts';
 import type { MasterDataHub } from '../masterdata/hub.ts';
 import type { SyncContext } from '../masterdata/sources.ts';
@@ -30,8 +32,10 @@ export interface AppDeps {
   readonly bodyLimitBytes: number;
   /** Master-data and policy checks for POST /v1/validate. */
   readonly validator: Validator;
-  /** Each entity's mapper: the GL accounts a draft would post to are checked too. */
-  readonly mappers: ReadonlyMap<string, Mapper>;
+  /** The rule sets in force: the GL accounts a draft would post to are checked too. */
+  readonly mapping: MappingService;
+  /** The four-eyes workflow of rule sets (routes under /v1/mapping). */
+  readonly governance: Governance;
   readonly masterData: MasterDataHub;
   readonly sync: SyncContext;
 }
@@ -72,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerReportRoutes(app, deps);
   registerValidateRoutes(app, deps);
   registerMasterDataRoutes(app, deps);
+  registerMappingRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;
 }

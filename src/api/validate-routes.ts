@@ -55,7 +55,7 @@ export const validateBodyCompiler: FastifySchemaCompiler<unknown> = () => (data:
   return { error: new AppError('REQUEST_INVALID', { detail: `${first.path} ${first.message}` }, problems) };
 };
 
-export function registerValidateRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'validator' | 'mappers'>): void {
+export function registerValidateRoutes(app: FastifyInstance, deps: Pick<AppDeps, 'validator' | 'mapping'>): void {
   app.post<{ Body: ValidateBody }>(
     '/v1/validate',
     {
@@ -70,6 +70,6 @@ export function registerValidateRoutes(app: FastifyInstance, deps: Pick<AppDeps,
     },
     // Not async: the answer is computed synchronously, and Fastify sends a returned value (or a
     // thrown error) at once, without a promise and a microtask per request.
-    (request) => deps.validator.validateDraft(request.body, deps.mappers),
+    (request) => deps.validator.validateDraft(request.body, deps.mapping),
   );
 }

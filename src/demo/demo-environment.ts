@@ -18,7 +18,8 @@ import { createApiKey } from '../store/api-keys.ts';
 import { netsuiteMasterDataFromCompany } from '../connectors/netsuite/simulator-suiteql.ts';
 import { seedCompany } from '../masterdata/hub.ts';
 import { runSync, type SourceDefinition, type SyncResult } from '../masterdata/sources.ts';
-import { SAMPLE_COMPANY, SAMPLE_MAPPINGS, SAMPLE_TARGET } from './sample-company.ts';
+import { SAMPLE_COMPANY, SAMPLE_TARGET } from './sample-company.ts';
+import { sampleRuleFiles } from './sample-rules.ts';
 
 /** The demo's master-data source: the NetSuite simulator's reference data, read through SuiteQL. */
 export const DEMO_NETSUITE_SOURCE = 'netsuite';
@@ -58,7 +59,7 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     seed: options.seed,
     concurrencyLimit: 15,
     // The ERP holds the company's reference data; the hub pulls it through SuiteQL below.
-    masterData: netsuiteMasterDataFromCompany(company, { mappings: SAMPLE_MAPPINGS }),
+    masterData: netsuiteMasterDataFromCompany(company),
     ...(options.faults && { faults: options.faults }),
   });
   const store: Store =
@@ -80,7 +81,6 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     config: { ...options.config, netsuiteToken: token },
     company,
     sources,
-    mappings: SAMPLE_MAPPINGS,
     connectors: [connector],
     store,
     logger: options.logger ?? pino({ level: 'silent' }),
@@ -92,6 +92,8 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     // ERP holds comes from the ERP.
     await seedCompany(hub.masterData, { ...company, employees: [], costCenters: [], glAccounts: [], taxCodes: [], categories: [] });
     await runSync(hub.sync, DEMO_NETSUITE_SOURCE);
+    // The sample company's rule sets (src/demo/rules/), installed once the accounts they name are known.
+    await hub.governance.bootstrap(sampleRuleFiles(), 'finsync-demo');
     apiUrl = await hub.app.listen({ port: 0, host: '127.0.0.1' });
   } catch (error) {
     await hub.close();

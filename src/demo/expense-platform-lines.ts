@@ -6,7 +6,7 @@
  */
 import { allocate, currencyExponent, divideRounded, formatAmount, parseAmount, toSafeNumber } from '../domain/money.ts';
 import type { LineInput, PaymentType } from '../domain/report.ts';
-import { costCenterCode, SAMPLE_COMPANY, SAMPLE_MAPPINGS } from './sample-company.ts';
+import { costCenterCode, PER_DIEM_LIMIT_MINOR_PER_DAY, SAMPLE_COMPANY } from './sample-company.ts';
 import type { Rng } from '../simulation/seeded-random.ts';
 
 type AllocationInput = LineInput['allocations'][number];
@@ -88,8 +88,8 @@ const PERCENT_SPLITS: Record<number, readonly (readonly string[])[]> = {
 };
 
 export function perDiemLimitMinorPerDay(entity: string): number {
-  const limit = SAMPLE_MAPPINGS.find((m) => m.entity === entity)?.categories.PERDIEM?.perDiem?.limitMinorPerDay;
-  if (limit === undefined) throw new Error(`Assertion failed: entity ${entity} has no per diem limit in the sample mapping`);
+  const limit = PER_DIEM_LIMIT_MINOR_PER_DAY[entity];
+  if (limit === undefined) throw new Error(`Assertion failed: entity ${entity} has no per diem limit in the sample company`);
   return limit;
 }
 

@@ -159,7 +159,11 @@ export const SAMPLE_COMPANY: CompanyDefinition = {
   policies: ENTITIES.map((e) => ({ entity: e.code, policy: POLICIES[e.code] })),
 };
 
-const PER_DIEM_LIMIT_MINOR_PER_DAY: Record<string, number> = { US01: 7_900, DE01: 2_800, JP01: 5_000 };
+/**
+ * The statutory tax-free per diem per day of each entity, in minor units of its currency: the
+ * sample rule sets (src/demo/rules/) split per diem lines above it to the taxable account.
+ */
+export const PER_DIEM_LIMIT_MINOR_PER_DAY: Readonly<Record<string, number>> = { US01: 7_900, DE01: 2_800, JP01: 5_000 };
 
 function buildMapping(entity: string): EntityMapping {
   return {

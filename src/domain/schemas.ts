@@ -23,6 +23,7 @@ export const JournalLineSchema = Type.Object(
     employeeId: Type.Optional(Type.String()),
     taxCode: Type.Optional(Type.String()),
     memo: Type.String(),
+    rule: Type.Optional(Type.String({ description: 'the mapping rule that coded the line: <scope>@<version>#<row id>, or #settings.<name> for credit and rounding lines' })),
   },
   { additionalProperties: false, description: 'Exactly one of debitMinor and creditMinor is above zero.' },
 );

@@ -244,3 +244,11 @@ export function conditionMatches(condition: Condition, value: string | undefined
   for (const glob of condition.globs) if (glob.test(value)) return true;
   return false;
 }
+
+/** A rule file as text, with the scope it is for: what a proposal or a bootstrap receives. */
+export interface RuleFileSource {
+  readonly scope: string;
+  readonly file: string;
+  readonly format: 'yaml' | 'csv';
+  readonly text: string;
+}

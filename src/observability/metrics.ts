@@ -18,6 +18,8 @@ export interface Metrics {
   readonly masterDataSyncs: Counter<'source' | 'status'>;
   readonly masterDataRecordsChanged: Counter<'source'>;
   readonly revisionsResumed: Counter;
+  readonly mappingDefects: Counter<'entity' | 'version' | 'code'>;
+  readonly revisionsReplayed: Counter<'entity'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -43,5 +45,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     masterDataSyncs: new Counter({ name: 'finsync_masterdata_syncs_total', help: 'Master-data source runs by source and status (ok, unchanged, failed).', labelNames: ['source', 'status'], registers }),
     masterDataRecordsChanged: new Counter({ name: 'finsync_masterdata_records_changed_total', help: 'Master-data records whose versions changed, by source.', labelNames: ['source'], registers }),
     revisionsResumed: new Counter({ name: 'finsync_revisions_resumed_total', help: 'Report revisions that waited for master data and resumed when it arrived.', registers }),
+    mappingDefects: new Counter({
+      name: 'finsync_mapping_defects_total',
+      help: 'Report revisions quarantined for a reason the mapping is to blame for (no rule, failed expression, blocked account), by entity, rule-set versions in force and code.',
+      labelNames: ['entity', 'version', 'code'],
+      registers,
+    }),
+    revisionsReplayed: new Counter({ name: 'finsync_revisions_replayed_total', help: 'Quarantined report revisions run again after a mapping fix, by entity.', labelNames: ['entity'], registers }),
   };
 }

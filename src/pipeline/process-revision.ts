@@ -8,7 +8,8 @@ import { checkBalance, reverseJournal, type JournalEntry } from '../domain/journ
 import { postingKey } from '../domain/keys.ts';
 import type { ExpenseReport } from '../domain/report.ts';
 import { formatErrorMessage, type ErrorCode } from '../errors.ts';
-import type { Mapper } from '../mapping/entity-mapping.ts';
+import type { MappingService } from '../mapping/mapping-service.ts';
+import { MAPPING_DEFECT_CODES } from '../mapping/rule-set.ts';
 import type { ReferenceData } from '../masterdata/md-index.ts';
 import { authoritativeExists, clearBlockers, findResumable, lockMasterData, recordBlockers, type Blocker } from '../masterdata/md-store.ts';
 import { enqueueMessage } from '../store/outbox.ts';
@@ -29,12 +30,13 @@ export interface ProcessDeps {
   readonly validate: (report: ExpenseReport, accountsUsed: readonly string[]) => Finding[];
   /** Brings the in-memory reference data up to the store's change feed. */
   readonly refreshReference: () => Promise<void>;
-  readonly mappers: ReadonlyMap<string, Mapper>;
+  /** The governed rule sets in force (refreshed inside each step's transaction). */
+  readonly mapping: MappingService;
   readonly metrics: Metrics;
   readonly notifyLane: (target: string) => void;
 }
 
-type Outcome = { queuedTarget?: string; quarantined?: ErrorCode; indexBehind?: boolean };
+type Outcome = { queuedTarget?: string; quarantined?: ErrorCode; indexBehind?: boolean; mappingDefect?: { entity: string; version: string } };
 
 export async function processRevision(deps: ProcessDeps, reportId: string, revision: number, completeIn?: (tx: Tx) => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -49,6 +51,7 @@ export async function processRevision(deps: ProcessDeps, reportId: string, revis
       continue;
     }
     if (outcome.quarantined) deps.metrics.quarantines.inc({ code: outcome.quarantined });
+    if (outcome.quarantined && outcome.mappingDefect) deps.metrics.mappingDefects.inc({ ...outcome.mappingDefect, code: outcome.quarantined });
     if (outcome.queuedTarget) deps.notifyLane(outcome.queuedTarget);
     return;
   }
@@ -66,7 +69,9 @@ async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revisio
     return {};
   }
   const report = JSON.parse(row.report) as ExpenseReport;
-  const built = buildForReport(deps, report);
+  // An approval in another process is in force for this report as soon as it is committed.
+  await deps.mapping.refresh(tx);
+  const built = await buildForReport(deps, report);
   if ('code' in built) {
     const findings = built.findings ?? [];
     if (onlyMissingData(findings)) {
@@ -75,7 +80,12 @@ async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revisio
     }
     await recordBlockers(tx, reportId, revision, blockersOf(findings), now);
     await quarantineRevision(tx, reportId, revision, now, row.correlation_id, built.code, built.params, findings.length > 0 ? findings : undefined);
-    return { quarantined: built.code };
+    const defect = MAPPING_DEFECT_CODES.includes(built.code) && built.mappingVersion !== undefined;
+    if (built.mappingVersion !== undefined) {
+      // Which rule sets were in force: a mapping defect is counted against them (docs/mapping.md).
+      await tx.updateTable('revisions').set({ mapping_version: built.mappingVersion }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
+    }
+    return { quarantined: built.code, ...(defect && { mappingDefect: { entity: report.entity, version: built.mappingVersion! } }) };
   }
   const entity = deps.reference.entity(report.entity);
   if (!entity) throw new Error('Assertion failed: validation checked the entity');
@@ -94,21 +104,23 @@ async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revisio
 
 type Built =
   | { journal: JournalEntry; mappingVersion: string; warnings: Finding[] }
-  | { code: ErrorCode; params: Record<string, string | number>; findings?: Finding[] };
+  | { code: ErrorCode; params: Record<string, string | number>; findings?: Finding[]; mappingVersion?: string };
 
-function buildForReport(deps: ProcessDeps, report: ExpenseReport): Built {
-  const mapper = deps.mappers.get(report.entity);
-  if (!mapper || !deps.reference.entity(report.entity)) return { code: 'MD_ENTITY_UNKNOWN', params: { entity: report.entity } };
-  const findings = deps.validate(report, mapper.accountsUsed(report));
+async function buildForReport(deps: ProcessDeps, report: ExpenseReport): Promise<Built> {
+  if (!deps.reference.entity(report.entity)) return { code: 'MD_ENTITY_UNKNOWN', params: { entity: report.entity } };
+  const findings = deps.validate(report, deps.mapping.accountsUsed(report));
   const errors = findings.filter((f) => f.severity === 'error');
-  if (errors.length > 0) return { code: errors[0].code, params: errors[0].params, findings };
-  const rateOf = (code: string, date: string) => deps.reference.taxRateBp(report.entity, code, date);
-  const mapped = mapper.mapReport(report, rateOf);
-  if (!mapped.ok) return { code: mapped.code, params: mapped.params };
+  if (errors.length > 0) return { code: errors[0].code, params: errors[0].params, findings, mappingVersion: deps.mapping.versionFor(report) };
+  const mapped = await deps.mapping.mapReport(report);
+  if (!mapped.ok) return { code: mapped.code, params: mapped.params, mappingVersion: mapped.mappingVersion };
   if (mapped.journal.lines.length === 0) return { code: 'REPORT_NOTHING_TO_POST', params: { reportId: report.reportId, revision: report.revision } };
   const balance = checkBalance(mapped.journal);
   if (!balance.balanced) {
-    return { code: 'JOURNAL_UNBALANCED', params: { reportId: report.reportId, revision: report.revision, currency: balance.currency, debitMinor: balance.debitMinor, creditMinor: balance.creditMinor } };
+    return {
+      code: 'JOURNAL_UNBALANCED',
+      params: { reportId: report.reportId, revision: report.revision, currency: balance.currency, debitMinor: balance.debitMinor, creditMinor: balance.creditMinor },
+      mappingVersion: mapped.mappingVersion,
+    };
   }
   return { journal: mapped.journal, mappingVersion: mapped.mappingVersion, warnings: findings };
 }

@@ -15,7 +15,7 @@ import { Compile } from 'typebox/compile';
 import { DomainError } from '../domain/domain-error.ts';
 import { LineInputSchema, normalizeReport, ReportInputSchema, type ExpenseReport, type ReportInput } from '../domain/report.ts';
 import { AppError, formatErrorMessage } from '../errors.ts';
-import type { Mapper } from '../mapping/entity-mapping.ts';
+import type { MappingService } from '../mapping/mapping-service.ts';
 import type { ReferenceData } from '../masterdata/md-index.ts';
 import { systemClock, type Clock } from '../pipeline/clock.ts';
 import type { DuplicateIndex } from './duplicates.ts';
@@ -58,7 +58,7 @@ export interface Validator {
   /** Master-data and policy findings; records the report in the duplicate index. The pipeline's step. */
   validateReport(report: ExpenseReport, accountsUsed: readonly string[]): Finding[];
   /** Findings for a draft (schema-valid body); stores nothing. Throws AppError (400) for input that is not a report. */
-  validateDraft(body: ValidateBody, mappers: ReadonlyMap<string, Mapper>): ValidateResponse;
+  validateDraft(body: ValidateBody, mapping: Pick<MappingService, 'accountsUsed' | 'versionFor'>): ValidateResponse;
 }
 
 export interface ValidatorOptions {
@@ -80,16 +80,15 @@ export function createValidator(options: ValidatorOptions): Validator {
       duplicates.add(report);
       return findings;
     },
-    validateDraft(body, mappers) {
+    validateDraft(body, mapping) {
       const nowIso = isoOf(clock.now());
       const draft = toReportInput(body, nowIso);
       const unconverted = fillExchangeRates(draft, reference);
       const report = normalizeDraft(draft);
-      const mapper = mappers.get(report.entity);
-      const findings = validateMasterData(report, reference, mapper ? mapper.accountsUsed(report) : []);
       const entityKnown = reference.entity(report.entity) !== undefined;
-      if (entityKnown && !mapper) {
-        findings.push(finding('MD_ENTITY_UNKNOWN', 'error', { entity: report.entity, configured: [...mappers.keys()].join(', ') }, 'entity'));
+      const findings = validateMasterData(report, reference, entityKnown ? mapping.accountsUsed(report) : []);
+      if (entityKnown && mapping.versionFor(report) === 'none') {
+        findings.push(finding('MAP_NO_RULE_SET', 'error', { entity: report.entity, date: report.approvedAt.slice(0, 10) }, 'entity'));
       }
       if (entityKnown && unconverted) {
         for (const i of unconverted) {

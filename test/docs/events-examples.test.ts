@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { SAMPLE_COMPANY, SAMPLE_MAPPINGS } from '../../src/demo/sample-company.ts';
+import { SAMPLE_COMPANY } from '../../src/demo/sample-company.ts';
+import { sampleMapping } from '../support/sample-mapping.ts';
 import { CloudEventSchema, EVENT_TYPES, MAX_EVENTS_PER_BATCH, RecallDataSchema } from '../../src/domain/events.ts';
 import { checkBalance } from '../../src/domain/journal.ts';
 import { ReportInputSchema } from '../../src/domain/report.ts';
 import { ERRORS } from '../../src/errors.ts';
-import { createTableMapper } from '../../src/mapping/build-journal.ts';
 import { createReferenceData } from '../../src/masterdata/company.ts';
 import { parseEventBody } from '../../src/pipeline/parse-events.ts';
 import { validateMasterData as validateReport } from '../../src/validation/validate-report.ts';
@@ -71,8 +71,9 @@ test('parseEventBody accepts every example', () => {
   }
 });
 
-test('every example report passes validation against the sample company and maps to a balanced journal', () => {
+test('every example report passes validation against the sample company and maps to a balanced journal', async () => {
   const reference = createReferenceData(SAMPLE_COMPANY);
+  const mapper = sampleMapping(reference);
   let reports = 0;
   for (const block of examples) {
     for (const event of parseEventBody(parseJson(block))) {
@@ -80,12 +81,9 @@ test('every example report passes validation against the sample company and maps
       reports++;
       const { report } = event;
       const where = `docs/events.md line ${block.line}, report ${report.reportId} r${report.revision}`;
-      const mapping = SAMPLE_MAPPINGS.find((m) => m.entity === report.entity);
-      assert.ok(mapping, `${where}: entity ${report.entity} is not in the sample company`);
-      const mapper = createTableMapper(mapping);
+      assert.ok(reference.entity(report.entity), `${where}: entity ${report.entity} is not in the sample company`);
       assert.deepEqual(validateReport(report, reference, mapper.accountsUsed(report)), [], `${where}: validation findings`);
-      const date = report.approvedAt.slice(0, 10);
-      const mapped = mapper.mapReport(report, (code) => reference.taxRateBp(report.entity, code, date));
+      const mapped = await mapper.mapReport(report);
       assert.ok(mapped.ok, `${where}: mapping failed: ${JSON.stringify(mapped)}`);
       assert.equal(checkBalance(mapped.journal).balanced, true, `${where}: the journal does not balance`);
     }

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { startNetSuiteSimulator } from '../../src/connectors/netsuite/simulator.ts';
 import { netsuiteMasterDataFromCompany } from '../../src/connectors/netsuite/simulator-suiteql.ts';
 import { createSuiteQlClient } from '../../src/connectors/netsuite/suiteql.ts';
-import { SAMPLE_COMPANY, SAMPLE_MAPPINGS } from '../../src/demo/sample-company.ts';
+import { SAMPLE_COMPANY } from '../../src/demo/sample-company.ts';
 import { normalizeRecord, type RecordInput } from '../../src/masterdata/records.ts';
 import { pullNetSuite, type SuiteQlReader } from '../../src/masterdata/sources/netsuite-source.ts';
 
@@ -15,7 +15,6 @@ const SUBSIDIARIES = new Map([['1', 'US01'], ['2', 'DE01'], ['3', 'JP01']]);
 
 async function startSampleSimulator(clock: { nowMs: number }) {
   const masterData = netsuiteMasterDataFromCompany(SAMPLE_COMPANY, {
-    mappings: SAMPLE_MAPPINGS,
     asOf: '2026-05-01',
     fxRates: [
       { base: 'USD', transaction: 'EUR', rate: '1.0845', effectiveDate: '2026-01-01' },

@@ -80,7 +80,9 @@ for (const store of await storeKinds()) {
       assert.ok(view.postings[0].documentId);
       const kinds = view.timeline.map((e: { kind: string }) => e.kind);
       for (const kind of ['event.received', 'revision.validated', 'revision.mapped', 'revision.queued', 'posting.posted']) assert.ok(kinds.includes(kind), `timeline has ${kind}`);
-      assert.ok(view.revisions[0].mappingVersion.startsWith('v0-'));
+      // The sample rule sets, bootstrapped as version 1 of the entity and the group.
+      assert.match(view.revisions[0].mappingVersion, /^[A-Z0-9]+@1\+GROUP@1$/);
+      assert.ok(view.journal.lines.every((l: { rule?: string }) => /^(DE01|US01|JP01|GROUP)@1#/.test(l.rule ?? '')), 'every journal line names its rule');
     });
   });
 }

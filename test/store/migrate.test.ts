@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { createHub } from '../../src/compose.ts';
 import { loadConfig } from '../../src/config.ts';
-import { SAMPLE_COMPANY, SAMPLE_MAPPINGS } from '../../src/demo/sample-company.ts';
+import { SAMPLE_COMPANY } from '../../src/demo/sample-company.ts';
 import { AppError } from '../../src/errors.ts';
 import { sql, type Store } from '../../src/store/db.ts';
 import { currentSchemaVersion, KNOWN_SCHEMA_VERSION, migrate, MIGRATIONS } from '../../src/store/migrate.ts';
@@ -184,7 +184,7 @@ for (const { kind, skip } of kinds) {
         await assert.rejects(migrate(store), isSchemaTooNew);
         // The path every process takes at start (serve, demo, tests) refuses too, before building anything.
         await assert.rejects(
-          createHub({ config: loadConfig({}), company: SAMPLE_COMPANY, mappings: SAMPLE_MAPPINGS, connectors: [], store, logger: pino({ level: 'silent' }) }),
+          createHub({ config: loadConfig({}), company: SAMPLE_COMPANY, connectors: [], store, logger: pino({ level: 'silent' }) }),
           isSchemaTooNew,
         );
         const rows = await store.db.selectFrom('schema_migrations').select('version').orderBy('version').execute();

@@ -6,8 +6,10 @@ import pino from 'pino';
 import { createHub, type Hub } from '../../src/compose.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { generateReports, toCloudEvent, type SimulatedCloudEvent } from '../../src/demo/expense-platform.ts';
-import { SAMPLE_COMPANY, SAMPLE_MAPPINGS } from '../../src/demo/sample-company.ts';
+import { SAMPLE_COMPANY } from '../../src/demo/sample-company.ts';
+import { sampleRuleFiles } from '../../src/demo/sample-rules.ts';
 import type { ReportInput } from '../../src/domain/report.ts';
+import type { RuleFileSource } from '../../src/mapping/rule-set.ts';
 import { sql, type Store } from '../../src/store/db.ts';
 import { createApiKey } from '../../src/store/api-keys.ts';
 import { createTestStorage, type StoreKind, type TestStorage } from './stores.ts';
@@ -39,7 +41,12 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startApiHarness(kind: StoreKind, config: Partial<Config> = {}): Promise<ApiHarness> {
+export interface ApiHarnessOptions {
+  /** Rule sets installed as version 1 of their scopes; default: the sample company's (src/demo/rules/). */
+  readonly ruleSets?: readonly RuleFileSource[];
+}
+
+export async function startApiHarness(kind: StoreKind, config: Partial<Config> = {}, options: ApiHarnessOptions = {}): Promise<ApiHarness> {
   const storage: TestStorage = createTestStorage(kind);
   const store = await storage.open();
   let hub: Hub | undefined;
@@ -48,7 +55,7 @@ export async function startApiHarness(kind: StoreKind, config: Partial<Config> =
       config: loadConfig({}, { logLevel: 'silent', pollIntervalMs: 10, ...config }),
       company: SAMPLE_COMPANY,
       seedMasterData: true,
-      mappings: SAMPLE_MAPPINGS,
+      ruleSets: options.ruleSets ?? sampleRuleFiles(),
       connectors: [],
       store,
       logger: pino({ level: 'silent' }),

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { normalizeReport, type ExpenseReport, type LineInput, type ReportInput } from '../../src/domain/report.ts';
 import { createReferenceData, type CompanyDefinition } from '../../src/masterdata/company.ts';
 import type { Policy } from '../../src/masterdata/records.ts';
-import { createTableMapper } from '../../src/mapping/build-journal.ts';
-import { SAMPLE_COMPANY, SAMPLE_MAPPINGS, employeeId } from '../../src/demo/sample-company.ts';
+import { SAMPLE_COMPANY, employeeId } from '../../src/demo/sample-company.ts';
+import { sampleMapping } from '../support/sample-mapping.ts';
 import { DuplicateIndex, normalizeMerchant } from '../../src/validation/duplicates.ts';
 import { evaluatePolicy } from '../../src/validation/policy-rules.ts';
 import { createValidator } from '../../src/validation/validator.ts';
@@ -183,14 +183,13 @@ describe('evaluatePolicy: per diem above the statutory limit', () => {
     assert.deepEqual(found.params, { lineId: 'L1', amount: '84.01', currency: 'EUR', days: 3, limit: '84.00', dailyLimit: '28.00', taxableAmount: '0.01' });
   });
 
-  test('the taxable part is the amount the mapping posts to the taxable per diem account', () => {
+  test('the taxable part is the amount the sample rules post to the taxable per diem account', async () => {
     const r = report([perDiem('120.00', 3)]);
     const [found] = evaluate(r);
     assert.equal(found.params.taxableAmount, '36.00');
-    const mapping = SAMPLE_MAPPINGS.find((m) => m.entity === 'DE01')!;
-    const mapped = createTableMapper(mapping).mapReport(r, () => undefined);
+    const mapped = await sampleMapping(reference).mapReport(r);
     assert.ok(mapped.ok);
-    const taxable = mapped.journal.lines.filter((l) => l.account === mapping.categories.PERDIEM.perDiem!.taxableAccount).reduce((sum, l) => sum + l.debitMinor, 0);
+    const taxable = mapped.journal.lines.filter((l) => l.account === '6155').reduce((sum, l) => sum + l.debitMinor, 0);
     assert.equal(taxable, 3600);
   });
 });
@@ -309,7 +308,7 @@ describe('validator: the pipeline step records the report; a draft does not', ()
   test('validateReport adds the report to the duplicate index, validateDraft leaves it unchanged', () => {
     const duplicates = emptyIndex();
     const validator = createValidator({ reference, duplicates, clock: { now: () => Date.parse('2026-05-12T08:00:00Z') } });
-    const mappers = new Map(SAMPLE_MAPPINGS.map((m) => [m.entity, createTableMapper(m)]));
+    const mappers = sampleMapping(reference);
     const draftBody = { report: { entity: 'DE01', employeeId: EMPLOYEE, currency: 'EUR', lines: [{ ...meals('30.00'), lineId: 'L1' }] } };
     assert.deepEqual(validator.validateDraft(draftBody, mappers).findings, []);
     assert.deepEqual(validator.validateDraft(draftBody, mappers).findings, [], 'a draft is not remembered');

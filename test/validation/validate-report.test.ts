@@ -3,19 +3,17 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalizeReport, type ExpenseReport, type LineInput, type ReportInput } from '../../src/domain/report.ts';
 import { createReferenceData } from '../../src/masterdata/company.ts';
-import { createTableMapper } from '../../src/mapping/build-journal.ts';
 import { validateMasterData, type Finding } from '../../src/validation/validate-report.ts';
 
 type Found = Pick<Finding, 'code' | 'params' | 'path'>;
 /** The fields these tests pin down; record, severity and message are covered in the hub's tests. */
 const validateReport = (...args: Parameters<typeof validateMasterData>): Found[] => validateMasterData(...args).map(({ code, params, path }) => ({ code, params, path }));
-import { CLOSED_COST_CENTER_SINCE, costCenterCode, employeeId, SAMPLE_COMPANY, SAMPLE_MAPPINGS } from '../../src/demo/sample-company.ts';
+import { CLOSED_COST_CENTER_SINCE, costCenterCode, employeeId, SAMPLE_COMPANY } from '../../src/demo/sample-company.ts';
+import { sampleMapping, sampleRuleText } from '../support/sample-mapping.ts';
 import { sampleLine } from '../support/report-fixtures.ts';
 
 const reference = createReferenceData(SAMPLE_COMPANY);
-const DE01 = SAMPLE_MAPPINGS.find((m) => m.entity === 'DE01');
-assert.ok(DE01);
-const mapper = createTableMapper(DE01);
+const mapper = sampleMapping(reference);
 
 const OPEN_CENTER = costCenterCode('DE01', 1);
 const CLOSED_CENTER = costCenterCode('DE01', 8);
@@ -146,7 +144,8 @@ describe('validateReport: unknown records', () => {
 
 describe('validateReport: accounts and currency', () => {
   test('the blocked account 6999 is refused with MD_GL_ACCOUNT_BLOCKED on the approval date', () => {
-    const suspense = createTableMapper({ ...DE01, categories: { ...DE01.categories, SUPPLIES: { expenseAccount: '6999' } } });
+    // A DE01 row that codes supplies to the blocked suspense account (the GROUP row is overridden).
+    const suspense = sampleMapping(reference, { DE01: `${sampleRuleText('DE01')}SUPPLIES-X,SUPPLIES,-|DE19|DE7|DE16,false,6999,,,,reclaim,1410,,,\n` });
     const r = report([line({ category: 'SUPPLIES' })]);
     assert.ok(suspense.accountsUsed(r).includes('6999'));
     assert.deepEqual(validateReport(r, reference, suspense.accountsUsed(r)), [

@@ -324,8 +324,6 @@ function renderCell(cell: Cell, type: ColumnType, mask: SelectItem['mask']): str
 }
 
 export interface CompanyMasterDataOptions {
-  /** Entity mappings whose category codes become expense categories; SAMPLE_MAPPINGS has this shape. */
-  readonly mappings?: readonly { readonly entity: string; readonly categories: Readonly<Record<string, unknown>> }[];
   /** Records closed after this day (YYYY-MM-DD) stay active: NetSuite has no future-dated inactivation. Default: today (UTC). */
   readonly asOf?: string;
   /** Exchange rates: `rate` units of `base` per unit of `transaction`, as NetSuite's currencyrate holds them. */
@@ -338,7 +336,8 @@ function nextDay(date: string): string {
 
 /**
  * The simulator's master data for a company definition: one subsidiary per legal entity, its
- * employees, departments (cost centers), accounts, tax items, currencies and expense categories.
+ * employees, departments (cost centers), accounts, tax items, currencies and expense categories
+ * (the company's categories, one NetSuite record per code shared by the subsidiaries that use it).
  * A record closed on or before `asOf` (a validTo) becomes an inactive row changed on the day after
  * its last valid day, so the inactive-date rule of the NetSuite source gives the same range back.
  */
@@ -354,7 +353,8 @@ export function netsuiteMasterDataFromCompany(company: CompanyDefinition, option
   const currencyId = (symbol: string) => String(symbols.indexOf(symbol) + 1);
   const currencyNames = new Intl.DisplayNames(['en'], { type: 'currency' });
   const openCostCenters = (entity: string) => company.costCenters.filter((c) => c.entity === entity && c.validTo === undefined);
-  const categoryCodes = [...new Set((options.mappings ?? []).flatMap((m) => Object.keys(m.categories)))];
+  const categories = company.categories ?? [];
+  const categoryCodes = [...new Set(categories.map((c) => c.code))];
   return {
     subsidiary: company.entities.map((e) => ({ id: e.erpSubsidiaryId, name: e.name, currency: currencyId(e.currency) })),
     currency: symbols.map((symbol) => ({ id: currencyId(symbol), symbol, name: currencyNames.of(symbol) ?? symbol })),
@@ -378,7 +378,7 @@ export function netsuiteMasterDataFromCompany(company: CompanyDefinition, option
     })),
     expensecategory: categoryCodes.map((code, index) => ({
       id: String(index + 1), name: code.charAt(0) + code.slice(1).toLowerCase(), externalid: code,
-      subsidiary: (options.mappings ?? []).filter((m) => Object.hasOwn(m.categories, code)).map((m) => sub(m.entity)),
+      subsidiary: categories.filter((c) => c.code === code).map((c) => sub(c.entity)),
     })),
     currencyrate: (options.fxRates ?? []).map((r, index) => ({
       id: String(index + 1), basecurrency: currencyId(r.base), transactioncurrency: currencyId(r.transaction), exchangerate: r.rate, effectivedate: r.effectiveDate,

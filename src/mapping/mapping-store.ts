@@ -1,0 +1,118 @@
+/**
+ * Persistence of rule-set versions and activations (migration 004). Versions are immutable once
+ * proposed except for their workflow columns; activations are append-only.
+ */
+import { sql } from 'kysely';
+import type { Db, Store, Tx } from '../store/db.ts';
+import type { MappingActivationsTable, MappingVersionState, MappingVersionsTable } from '../store/schema.ts';
+import { MAPPING_DEFECT_CODES } from './rule-set.ts';
+
+/** Arbitrary but fixed: the PostgreSQL advisory lock that serializes rule-set changes. */
+const MAPPING_LOCK_ID = 4_242_004;
+
+export type VersionRow = MappingVersionsTable;
+export type ActivationRow = Omit<MappingActivationsTable, 'seq'> & { seq: number };
+
+/** Serializes version numbering and state changes across processes (SQLite has one writer anyway). */
+export async function lockMapping(tx: Tx, store: Store): Promise<void> {
+  if (store.caps.kind === 'postgres') await sql`SELECT pg_advisory_xact_lock(${MAPPING_LOCK_ID})`.execute(tx);
+}
+
+export async function nextVersion(tx: Tx, scope: string): Promise<number> {
+  const row = await tx.selectFrom('mapping_versions').select((eb) => eb.fn.max('version').as('v')).where('scope', '=', scope).executeTakeFirst();
+  return Number(row?.v ?? 0) + 1;
+}
+
+export async function insertVersion(tx: Tx, row: VersionRow): Promise<void> {
+  await tx.insertInto('mapping_versions').values(row).execute();
+}
+
+export async function readVersion(db: Db | Tx, scope: string, version: number): Promise<VersionRow | undefined> {
+  return db.selectFrom('mapping_versions').selectAll().where('scope', '=', scope).where('version', '=', version).executeTakeFirst();
+}
+
+export async function listVersions(db: Db | Tx, scope?: string): Promise<VersionRow[]> {
+  let query = db.selectFrom('mapping_versions').selectAll().orderBy('scope').orderBy('version');
+  if (scope !== undefined) query = query.where('scope', '=', scope);
+  return query.execute();
+}
+
+export async function setVersionState(tx: Tx, scope: string, version: number, from: readonly MappingVersionState[], changes: Partial<VersionRow> & { state: MappingVersionState }): Promise<boolean> {
+  const result = await tx.updateTable('mapping_versions').set(changes).where('scope', '=', scope).where('version', '=', version).where('state', 'in', [...from]).executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function insertActivation(tx: Tx, row: Omit<ActivationRow, 'seq'>): Promise<void> {
+  await tx.insertInto('mapping_activations').values(row).execute();
+}
+
+/** Activations after `afterSeq`, in order. */
+export async function readActivations(db: Db | Tx, afterSeq = 0): Promise<ActivationRow[]> {
+  return db.selectFrom('mapping_activations').selectAll().where('seq', '>', afterSeq).orderBy('seq').execute();
+}
+
+export async function headActivationSeq(db: Db | Tx): Promise<number> {
+  const row = await db.selectFrom('mapping_activations').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+  return Number(row?.seq ?? 0);
+}
+
+/**
+ * Mapping defects per recorded mapping version: revisions quarantined for a reason the mapping is
+ * to blame for, by the version string their mapping recorded (`DE01@3+GROUP@2`). Counted from the
+ * store, so every process and a restart agree.
+ */
+export async function countDefects(db: Db): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('revisions')
+    .select(['mapping_version', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('state', '=', 'quarantined')
+    .where('reason_code', 'in', [...MAPPING_DEFECT_CODES])
+    .where('mapping_version', 'is not', null)
+    .groupBy('mapping_version')
+    .execute();
+  const byVersion = new Map<string, number>();
+  for (const row of rows) {
+    // Each part of a combined version string counts the defect: either set may be the cause.
+    for (const ref of String(row.mapping_version).split('+')) byVersion.set(ref, (byVersion.get(ref) ?? 0) + Number(row.n));
+  }
+  return byVersion;
+}
+
+export interface PostedRevision {
+  readonly reportId: string;
+  readonly revision: number;
+  readonly report: string;
+  readonly journal: string;
+  readonly mappingVersion: string | null;
+}
+
+/** The entity's last `limit` posted revisions, newest first: what a dry run re-maps. */
+export async function lastPostedRevisions(db: Db, entity: string, limit: number): Promise<PostedRevision[]> {
+  const rows = await db
+    .selectFrom('revisions')
+    .innerJoin('reports', 'reports.report_id', 'revisions.report_id')
+    .select(['revisions.report_id', 'revisions.revision', 'revisions.report', 'revisions.journal', 'revisions.mapping_version'])
+    .where('reports.entity', '=', entity)
+    .where('revisions.state', '=', 'posted')
+    .where('revisions.journal', 'is not', null)
+    .orderBy('revisions.posted_at', 'desc')
+    .orderBy('revisions.report_id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ reportId: r.report_id, revision: r.revision, report: r.report, journal: r.journal as string, mappingVersion: r.mapping_version }));
+}
+
+/** Revisions of the entity quarantined for a mapping reason (optionally only these codes). */
+export async function quarantinedForMapping(db: Db | Tx, entity: string, codes: readonly string[] = MAPPING_DEFECT_CODES): Promise<{ reportId: string; revision: number; reasonCode: string; mappingVersion: string | null; correlationId: string }[]> {
+  const rows = await db
+    .selectFrom('revisions')
+    .innerJoin('reports', 'reports.report_id', 'revisions.report_id')
+    .select(['revisions.report_id', 'revisions.revision', 'revisions.reason_code', 'revisions.mapping_version', 'revisions.correlation_id'])
+    .where('reports.entity', '=', entity)
+    .where('revisions.state', '=', 'quarantined')
+    .where('revisions.reason_code', 'in', [...codes])
+    .orderBy('revisions.report_id')
+    .orderBy('revisions.revision')
+    .execute();
+  return rows.map((r) => ({ reportId: r.report_id, revision: r.revision, reasonCode: r.reason_code as string, mappingVersion: r.mapping_version, correlationId: r.correlation_id }));
+}
