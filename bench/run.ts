@@ -5,8 +5,9 @@
  *   npm run bench                      2000 reports (and 2000 pg-boss jobs)
  *   npm run bench -- --reports 5000    or BENCH_REPORTS=5000
  *   npm run bench -- --no-half-load    skip the lag run at half of peak load
- *   npm run bench -- --only validate   only the benches whose name starts with it (pipeline, validate)
+ *   npm run bench -- --only validate   only the benches whose name starts with it (pipeline, validate, mapping)
  *   BENCH_VALIDATE_SECONDS=10          measured seconds per server of validate.api (after a 3 s warm-up)
+ *   BENCH_MAPPING_SECONDS=3            measured seconds of mapping.per_report (after a 1 s warm-up)
  *
  * PostgreSQL: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. When it cannot be
  * reached the PostgreSQL figures are printed with "value": null and a "skipped" reason.
@@ -16,6 +17,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { PgBossResult, PipelineResult, PipelineTask } from './child.ts';
+import { mappingFigures, measureMappingInChild } from './mapping.ts';
 import { emit, note, round, withBaseline, type Figure } from './output.ts';
 import type { StoreKind } from './pipeline.ts';
 import { benchValidateApi, validateApiOptions } from './validate-api.ts';
@@ -24,13 +26,16 @@ const DEFAULT_REPORTS = 2000;
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const HALF_LOAD_SECONDS = 5;
 const PGBOSS_RUNS = 3;
+const MAPPING_SECONDS = 3;
+const MAPPING_WARMUP_SECONDS = 1;
 
 interface Options {
   readonly reports: number;
   readonly halfLoadSeconds: number;
   readonly databaseUrl: string;
-  /** Run only the benches whose name starts with this (`pipeline`, `validate`); all when empty. */
+  /** Run only the benches whose name starts with this (`pipeline`, `validate`, `mapping`); all when empty. */
   readonly only: string;
+  readonly mappingSeconds: number;
 }
 
 function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
@@ -43,7 +48,15 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options 
     halfLoadSeconds: argv.includes('--no-half-load') ? 0 : HALF_LOAD_SECONDS,
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
     only: argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '') : '',
+    mappingSeconds: positiveNumber(env.BENCH_MAPPING_SECONDS, MAPPING_SECONDS, 'BENCH_MAPPING_SECONDS'),
   };
+}
+
+function positiveNumber(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!(value > 0)) throw new Error(`${name} must be a positive number of seconds, got ${raw}`);
+  return value;
 }
 
 /** Why PostgreSQL cannot be used, or null when it answers. */
@@ -132,19 +145,53 @@ async function benchPipeline(kind: StoreKind, options: Options, pgDown: string |
   }
 }
 
+/**
+ * mapping.per_report, with its share of the pipeline's time per report. Without a pipeline.sqlite
+ * figure from this run (`--only mapping`), a peak-load pipeline.sqlite run without the half-load
+ * run is made for it: a ratio is only taken against a figure measured in the same run.
+ */
+async function benchMapping(options: Options, sqliteReportsPerS: number | null | undefined): Promise<Figure[]> {
+  if (sqliteReportsPerS === undefined) {
+    note('mapping.per_report: measuring pipeline.sqlite (peak load only) for the share of pipeline time');
+    const task: PipelineTask = { kind: 'sqlite', databaseUrl: options.databaseUrl, reports: options.reports, halfLoadSeconds: 0 };
+    try {
+      sqliteReportsPerS = (await runChild<PipelineResult>('pipeline', task, childTimeoutMs(options))).peak.reportsPerS;
+      note(`mapping.per_report: pipeline.sqlite ${sqliteReportsPerS.toFixed(1)} reports/s`);
+    } catch (error) {
+      process.exitCode = 1;
+      note(`mapping.per_report: the pipeline.sqlite run failed (${(error as Error).message}); no share of pipeline time`);
+      sqliteReportsPerS = null;
+    }
+  }
+  try {
+    const task = { seconds: options.mappingSeconds, warmupSeconds: MAPPING_WARMUP_SECONDS };
+    const result = await measureMappingInChild(task, 120_000 + 2 * 1000 * (task.seconds + task.warmupSeconds));
+    return mappingFigures(result, sqliteReportsPerS === null ? undefined : { bench: 'pipeline.sqlite', reportsPerS: sqliteReportsPerS });
+  } catch (error) {
+    process.exitCode = 1;
+    const skipped = `failed: ${(error as Error).message}`;
+    return [['us_per_report', 'µs'], ['p99_us', 'µs'], ['share_of_pipeline', 'share']].map(([metric, unit]) => ({ bench: 'mapping.per_report', metric, value: null, unit, skipped }));
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2), process.env);
   const startedAt = Date.now();
   note(`${options.reports} reports / jobs per run${options.halfLoadSeconds > 0 ? `, ${options.halfLoadSeconds} s at half of peak load` : ', no half-load run'}`);
   // Figures from a busy machine are not comparable; the load says how busy it was.
   note(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  // The pipeline's reports/s of this run (null: that run failed): mapping.per_report's share of pipeline time is taken against it.
+  let sqliteReportsPerS: number | null | undefined;
   if ('pipeline'.startsWith(options.only)) {
     const pgDown = await postgresUnavailable(options.databaseUrl);
     if (pgDown) note(`${pgDown}; the PostgreSQL figures are skipped`);
     const baseline = await benchPgBoss(options, pgDown);
     emit(baseline);
     for (const kind of ['sqlite', 'postgres'] as const) {
-      for (const figure of await benchPipeline(kind, options, pgDown, baseline)) emit(figure);
+      for (const figure of await benchPipeline(kind, options, pgDown, baseline)) {
+        if (kind === 'sqlite' && figure.metric === 'reports_per_s') sqliteReportsPerS = figure.value;
+        emit(figure);
+      }
     }
   }
   if ('validate.api'.startsWith(options.only)) {
@@ -156,6 +203,9 @@ async function main(): Promise<void> {
       const units: [string, string][] = [['requests_per_s', 'requests/s'], ['p50_ms', 'ms'], ['p99_ms', 'ms'], ['rss_mb', 'MB'], ['load_s', 's']];
       for (const [metric, unit] of units) emit({ bench: 'validate.api', metric, value: null, unit, skipped: `failed: ${(error as Error).message}` });
     }
+  }
+  if ('mapping.per_report'.startsWith(options.only)) {
+    for (const figure of await benchMapping(options, sqliteReportsPerS)) emit(figure);
   }
   note(`done in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }

@@ -6,7 +6,6 @@
  */
 import type { Category, CompanyDefinition, CostCenter, Employee, GlAccount, LegalEntity, TaxCode } from '../masterdata/company.ts';
 import type { Policy } from '../masterdata/records.ts';
-import type { EntityMapping } from '../mapping/entity-mapping.ts';
 
 export const SAMPLE_TARGET = 'netsuite';
 
@@ -165,32 +164,3 @@ export const SAMPLE_COMPANY: CompanyDefinition = {
  */
 export const PER_DIEM_LIMIT_MINOR_PER_DAY: Readonly<Record<string, number>> = { US01: 7_900, DE01: 2_800, JP01: 5_000 };
 
-function buildMapping(entity: string): EntityMapping {
-  return {
-    entity,
-    categories: {
-      LODGING: { expenseAccount: '6110' },
-      AIRFARE: { expenseAccount: '6120' },
-      MEALS: { expenseAccount: '6130' },
-      TAXI: { expenseAccount: '6140' },
-      PERDIEM: { expenseAccount: '6150', perDiem: { limitMinorPerDay: PER_DIEM_LIMIT_MINOR_PER_DAY[entity], taxableAccount: '6155' } },
-      SUPPLIES: { expenseAccount: '6170' },
-      ENTERTAINMENT: { expenseAccount: '6180' },
-    },
-    paymentTypes: { out_of_pocket: '2110', individual_card: '2110', company_card: '2120', cash_advance: '1260' },
-    taxCodes: {
-      DE19: { inputTaxAccount: '1410', reclaimBp: 10_000 },
-      DE7: { inputTaxAccount: '1410', reclaimBp: 10_000 },
-      // Entertainment: only part of the input tax may be reclaimed.
-      'DE19-ENT': { inputTaxAccount: '1410', reclaimBp: 7_000 },
-      DE16: { inputTaxAccount: '1410', reclaimBp: 10_000 },
-      JP10: { inputTaxAccount: '1410', reclaimBp: 10_000 },
-      JP8: { inputTaxAccount: '1410', reclaimBp: 10_000 },
-      'US-NT': { inputTaxAccount: '1410', reclaimBp: 0 },
-    },
-    employeeReceivableAccount: '1250',
-    roundingAccount: '7990',
-  };
-}
-
-export const SAMPLE_MAPPINGS: readonly EntityMapping[] = ENTITIES.map((e) => buildMapping(e.code));

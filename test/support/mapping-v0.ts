@@ -1,17 +1,53 @@
 /**
- * Builds the journal of a report from an entity's mapping tables (mapping v0). Pure.
- *
- * Per line, in the report currency: the gross amount is converted at the line's rate; the
- * reclaimable part of the tax goes to the input-tax account and the rest stays in the expense; the
- * expense is split across the allocations by largest remainder; per diem above the statutory limit
- * goes to its own (taxable) account; the payment type picks the credit account. Credits (negative
- * lines) flip sides by sign. A platform total that differs from the converted lines by at most one
- * minor unit per converted line is balanced on the rounding account; a larger gap is refused.
+ * Mapping v0, kept as a test oracle: the per-entity tables and journal builder the pipeline used
+ * before governed rule sets replaced them (ADR 0006). test/mapping/engine.test.ts checks that the
+ * sample rule files (src/demo/rules/) still code every generated report exactly as these tables did.
+ * Not used by finsync itself.
  */
-import { allocate, convert, divideRounded, parseRate, toSafeNumber, type Money } from '../domain/money.ts';
-import type { ExpenseLine, ExpenseReport } from '../domain/report.ts';
-import type { JournalEntry, JournalLine } from '../domain/journal.ts';
-import { mappingVersion, type EntityMapping, type MapResult, type Mapper } from './entity-mapping.ts';
+import { allocate, convert, divideRounded, parseRate, toSafeNumber, type Money } from '../../src/domain/money.ts';
+import type { ExpenseLine, ExpenseReport, PaymentType } from '../../src/domain/report.ts';
+import type { JournalEntry, JournalLine } from '../../src/domain/journal.ts';
+import { hashJson } from '../../src/domain/keys.ts';
+import { PER_DIEM_LIMIT_MINOR_PER_DAY, SAMPLE_COMPANY } from '../../src/demo/sample-company.ts';
+
+export interface CategoryMapping {
+  readonly expenseAccount: string;
+  /** Per diem: the statutory tax-free amount per day in the report currency, and where the excess goes. */
+  readonly perDiem?: { readonly limitMinorPerDay: number; readonly taxableAccount: string };
+}
+
+export interface TaxMapping {
+  readonly inputTaxAccount: string;
+  /** Share of the tax that may be reclaimed, in basis points: 10000 = all, 5000 = half, 0 = none. */
+  readonly reclaimBp: number;
+}
+
+export interface EntityMapping {
+  readonly entity: string;
+  readonly categories: Readonly<Record<string, CategoryMapping>>;
+  readonly paymentTypes: Readonly<Record<PaymentType, string>>;
+  readonly taxCodes: Readonly<Record<string, TaxMapping>>;
+  /** Debited for personal items charged to a company-billed card: the employee owes them back. */
+  readonly employeeReceivableAccount: string;
+  /** Takes unavoidable rounding differences, never silently. */
+  readonly roundingAccount: string;
+}
+
+export type MapResult =
+  | { readonly ok: true; readonly journal: JournalEntry; readonly mappingVersion: string }
+  | { readonly ok: false; readonly code: string; readonly params: Record<string, string | number> };
+
+/** Turns a validated report into a journal for its entity. */
+export interface Mapper {
+  /** `taxRateBp` gives a tax code's rate as it was on a date (the line's expense date). */
+  mapReport(report: ExpenseReport, taxRateBp: (code: string, date: string) => number | undefined): MapResult;
+  /** Every GL account a mapping refers to, so validation can check it exists and is postable. */
+  accountsUsed(report: ExpenseReport): readonly string[];
+}
+
+export function mappingVersion(mapping: EntityMapping): string {
+  return `v0-${mapping.entity}-${hashJson(mapping).slice(0, 12)}`;
+}
 
 interface SignedEntry {
   account: string;
@@ -167,3 +203,33 @@ function toJournalLine(entry: SignedEntry): JournalLine {
     memo: entry.memo,
   };
 }
+
+function buildMapping(entity: string): EntityMapping {
+  return {
+    entity,
+    categories: {
+      LODGING: { expenseAccount: '6110' },
+      AIRFARE: { expenseAccount: '6120' },
+      MEALS: { expenseAccount: '6130' },
+      TAXI: { expenseAccount: '6140' },
+      PERDIEM: { expenseAccount: '6150', perDiem: { limitMinorPerDay: PER_DIEM_LIMIT_MINOR_PER_DAY[entity], taxableAccount: '6155' } },
+      SUPPLIES: { expenseAccount: '6170' },
+      ENTERTAINMENT: { expenseAccount: '6180' },
+    },
+    paymentTypes: { out_of_pocket: '2110', individual_card: '2110', company_card: '2120', cash_advance: '1260' },
+    taxCodes: {
+      DE19: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      DE7: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      // Entertainment: only part of the input tax may be reclaimed.
+      'DE19-ENT': { inputTaxAccount: '1410', reclaimBp: 7_000 },
+      DE16: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      JP10: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      JP8: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      'US-NT': { inputTaxAccount: '1410', reclaimBp: 0 },
+    },
+    employeeReceivableAccount: '1250',
+    roundingAccount: '7990',
+  };
+}
+
+export const SAMPLE_MAPPINGS: readonly EntityMapping[] = SAMPLE_COMPANY.entities.map((e) => buildMapping(e.code));
