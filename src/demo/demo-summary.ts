@@ -6,6 +6,8 @@ import { checkBalance, type JournalEntry } from '../domain/journal.ts';
 import type { Store } from '../store/db.ts';
 import { countLogKinds } from '../store/event-log.ts';
 import { countReportStates } from '../store/reports.ts';
+import { countQuarantinedForMapping } from '../mapping/mapping-store.ts';
+import { versionRef } from '../mapping/rule-set.ts';
 
 export interface DemoSummary {
   reports: number;
@@ -19,6 +21,10 @@ export interface DemoSummary {
   resumedAfterMasterData: number;
   /** Current master-data records in the hub (every system). */
   masterDataRecords: number;
+  /** The mapping rule-set versions approved (the sample rule files, installed as version 1 of each scope). */
+  ruleSets: string[];
+  /** Revisions quarantined for a reason the mapping is to blame for (docs/mapping.md). */
+  mappingDefects: number;
   duplicatesPrevented: number;
   erpDocuments: number;
   erpDuplicates: number;
@@ -49,6 +55,7 @@ export async function summarizeDemo(store: Store, simulatorUrl: string, startedA
   const erpUnbalanced = ledger.filter((d) => d.lines.reduce((sum, l) => sum + l.debitMinor - l.creditMinor, 0) !== 0 || d.lines.length === 0).length;
   const posted = await store.db.selectFrom('postings').select(['kind', 'journal', 'posted_at', 'approved_at']).where('state', '=', 'posted').execute();
   const hubUnbalanced = posted.filter((p) => !checkBalance(JSON.parse(p.journal) as JournalEntry).balanced).length;
+  const ruleSets = await store.db.selectFrom('mapping_versions').select(['scope', 'version']).where('state', '=', 'approved').orderBy('scope').orderBy('version').execute();
   const lags = posted.filter((p) => p.kind === 'journal').map((p) => Number(p.posted_at) - Number(p.approved_at)).sort((a, b) => a - b);
   return {
     reports: states.reports,
@@ -59,6 +66,8 @@ export async function summarizeDemo(store: Store, simulatorUrl: string, startedA
     waitingReasons: states.waitingReasons,
     resumedAfterMasterData: kinds['revision.resumed'],
     masterDataRecords: Number(records?.n ?? 0),
+    ruleSets: ruleSets.map((r) => versionRef(r.scope, r.version)),
+    mappingDefects: await countQuarantinedForMapping(store.db),
     duplicatesPrevented: kinds['event.duplicate'] + kinds['revision.duplicate'] + kinds['posting.found-on-lookup'],
     erpDocuments: stats.documents,
     erpDuplicates: stats.duplicateExternalIds,
@@ -79,6 +88,7 @@ export function formatSummary(s: DemoSummary): string {
     `  quarantined:          ${s.quarantined}${reasons ? `\n${reasons}` : ''}`,
     `  waiting for master data: ${s.waiting}${waiting ? `\n${waiting}` : ''}`,
     `  resumed after a master-data sync: ${s.resumedAfterMasterData} (master-data records held: ${s.masterDataRecords})`,
+    `  mapping rule sets:    ${s.ruleSets.join(', ')} (mapping defects: ${s.mappingDefects})`,
     `  reversals posted:     ${s.reversals}`,
     `  duplicates prevented: ${s.duplicatesPrevented}`,
     `  ERP documents:        ${s.erpDocuments} (external ids with more than one document: ${s.erpDuplicates})`,

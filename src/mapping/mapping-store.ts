@@ -78,6 +78,17 @@ export async function countDefects(db: Db): Promise<Map<string, number>> {
   return byVersion;
 }
 
+/** How many revisions are quarantined for a mapping reason right now. */
+export async function countQuarantinedForMapping(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('revisions')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', '=', 'quarantined')
+    .where('reason_code', 'in', [...MAPPING_DEFECT_CODES])
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 export interface PostedRevision {
   readonly reportId: string;
   readonly revision: number;
