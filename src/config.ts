@@ -29,7 +29,7 @@ export const ConfigSchema = Type.Object({
   maxPostingClaims: Int(1, 10_000, 200, 'FINSYNC_MAX_POSTING_CLAIMS: claims of one posting before it is quarantined'),
   breakerFailures: Int(1, 1000, 5, 'FINSYNC_BREAKER_FAILURES: consecutive outage failures that open a lane circuit'),
   breakerHalfOpenAfterMs: Int(100, 3_600_000, 5_000, 'FINSYNC_BREAKER_HALF_OPEN_AFTER_MS'),
-  masterDataPollMs: Int(10, 60_000, 250, 'FINSYNC_MASTER_DATA_POLL_MS: how often a process reads master-data changes made by other processes'),
+  masterDataPollMs: Int(10, 60_000, 250, 'FINSYNC_MASTER_DATA_POLL_MS: how often a process reads master-data changes and rule-set activations made by other processes'),
   entitiesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_ENTITIES_FILE: JSON file listing the legal entities; default: the sample company’s three entities' })),
   masterDataSourcesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_MASTER_DATA_SOURCES: JSON file listing the master-data sources and their schedules' })),
   ruleSetsDir: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_RULE_SETS_DIR: folder of rule files (<SCOPE>.yaml or .csv) installed at start as version 1 of every scope that has none' })),
