@@ -52,6 +52,8 @@ export function createMappingRegistry(): MappingRegistry {
       if ((await headActivationSeq(db)) === seq) return;
       for (const row of await readActivations(db, seq)) {
         await registry.load(db, row.scope, row.version);
+        // Steps run concurrently and each refreshes: a row another refresh applied meanwhile is skipped.
+        if (row.seq <= seq) continue;
         const list = activations.get(row.scope) ?? [];
         list.push(row);
         activations.set(row.scope, list);
