@@ -32,6 +32,7 @@ export const ConfigSchema = Type.Object({
   masterDataPollMs: Int(10, 60_000, 250, 'FINSYNC_MASTER_DATA_POLL_MS: how often a process reads master-data changes and rule-set activations made by other processes'),
   entitiesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_ENTITIES_FILE: JSON file listing the legal entities; default: the sample company’s three entities' })),
   masterDataSourcesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_MASTER_DATA_SOURCES: JSON file listing the master-data sources and their schedules' })),
+  apiKey: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_API_KEY: the API key the command line acts with where it needs a person (`finsync mapping` propose, review, approve…); the hub itself does not use it' })),
   ruleSetsDir: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_RULE_SETS_DIR: folder of rule files (<SCOPE>.yaml or .csv) installed at start as version 1 of every scope that has none' })),
 });
 
@@ -61,6 +62,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   entitiesFile: 'FINSYNC_ENTITIES_FILE',
   masterDataSourcesFile: 'FINSYNC_MASTER_DATA_SOURCES',
   ruleSetsDir: 'FINSYNC_RULE_SETS_DIR',
+  apiKey: 'FINSYNC_API_KEY',
 };
 
 export const CONFIG_ENV_NAMES: Readonly<Record<string, string>> = ENV_NAMES;

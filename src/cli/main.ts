@@ -1,7 +1,7 @@
 /**
  * The `finsync` command line: argument parsing only; each command lives in its own file.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 function parseBoundedInt(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -10,6 +10,16 @@ function parseBoundedInt(name: string, min: number, max: number) {
     if (n < min || n > max) throw new InvalidArgumentError(`${name} must be between ${min} and ${max}, got ${n}`);
     return n;
   };
+}
+
+/** For options given once per value (`--role a --role b`). */
+function collect(value: string, previous: readonly string[]): string[] {
+  return [...previous, value];
+}
+
+/** --api-key, falling back to FINSYNC_API_KEY: whom a mapping command acts as. */
+function apiKeyOption(): Option {
+  return new Option('--api-key <key>', 'act as the holder of this API key (default: FINSYNC_API_KEY)').env('FINSYNC_API_KEY');
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -55,6 +65,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .command('create')
     .description('Create an API key; it is printed once and only its hash is stored')
     .requiredOption('--name <name>', 'who or what uses the key')
+    .option('--role <role>', 'a role the key holds: admin, operator, auditor, controller:<entity>, controller:GROUP or controller:* (repeatable)', collect, [])
     .action(async (opts) => {
       exitCode = await (await import('./apikey-command.ts')).runApiKeyCreateCommand(opts);
     });
@@ -94,6 +105,103 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--json', 'print JSON', false)
     .action(async (opts) => {
       exitCode = await (await import('./masterdata-command.ts')).runMasterDataSourcesCommand(opts);
+    });
+  const mapping = program.command('mapping').description('Mapping rule sets: propose, review, approve, roll back, diff, export; replay what a mapping defect quarantined');
+  const mappingCommand = () => import('./mapping-command.ts');
+  mapping
+    .command('list')
+    .description('List rule-set versions: state, effective date, author, reviewer, decider, whether in force today, defects')
+    .option('--scope <scope>', 'one entity code or GROUP')
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await mappingCommand()).runMappingListCommand(opts);
+    });
+  mapping
+    .command('show <ref>')
+    .description('Show one version (e.g. DE01@3): who proposed, reviewed and decided it, and its dry run')
+    .option('--source', 'print the file as proposed', false)
+    .option('--json', 'print JSON', false)
+    .action(async (ref: string, opts) => {
+      exitCode = await (await mappingCommand()).runMappingShowCommand(ref, opts);
+    });
+  mapping
+    .command('propose')
+    .description('Propose a new version of a scope’s rule set from a YAML or CSV file; a file with any problem is refused whole, each problem printed as file:line:column')
+    .requiredOption('--scope <scope>', 'entity code or GROUP')
+    .requiredOption('--file <path>', 'the rule file (.yaml, .yml or .csv)')
+    .requiredOption('--effective <date>', 'the first posting date it codes (YYYY-MM-DD)')
+    .requiredOption('--reason <text>', 'why the change')
+    .addOption(apiKeyOption())
+    .option('--json', 'print the new version (or the problems) as JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await mappingCommand()).runMappingProposeCommand(opts);
+    });
+  for (const [name, record, description] of [
+    ['dry-run', false, 'Code the last posted reports again with a version and show what would change; records nothing'],
+    ['review', true, 'Review a proposed version: a dry run, recorded with the version (approval needs it)'],
+  ] as const) {
+    mapping
+      .command(`${name} <ref>`)
+      .description(description)
+      .option('--reports <n>', 'posted reports per entity to code again (default 50)')
+      .addOption(apiKeyOption())
+      .option('--json', 'print JSON', false)
+      .action(async (ref: string, opts) => {
+        exitCode = await (await mappingCommand()).runMappingDryRunCommand(ref, opts, record);
+      });
+  }
+  mapping
+    .command('approve <ref>')
+    .description('Approve a reviewed version (a controller of its scope other than its author)')
+    .option('--reason <text>', 'why')
+    .addOption(apiKeyOption())
+    .option('--json', 'print JSON', false)
+    .action(async (ref: string, opts) => {
+      exitCode = await (await mappingCommand()).runMappingApproveCommand(ref, opts);
+    });
+  mapping
+    .command('reject <ref>')
+    .description('Reject a proposed or reviewed version')
+    .requiredOption('--reason <text>', 'why')
+    .addOption(apiKeyOption())
+    .option('--json', 'print JSON', false)
+    .action(async (ref: string, opts) => {
+      exitCode = await (await mappingCommand()).runMappingRejectCommand(ref, opts);
+    });
+  mapping
+    .command('activate <ref>')
+    .description('Put an approved version in force again from a date (rollback)')
+    .requiredOption('--effective <date>', 'from this posting date (YYYY-MM-DD)')
+    .requiredOption('--reason <text>', 'why')
+    .addOption(apiKeyOption())
+    .option('--json', 'print JSON', false)
+    .action(async (ref: string, opts) => {
+      exitCode = await (await mappingCommand()).runMappingActivateCommand(ref, opts);
+    });
+  mapping
+    .command('diff <refA> <refB>')
+    .description('What changes from one version to another')
+    .option('--json', 'print JSON', false)
+    .action(async (refA: string, refB: string, opts) => {
+      exitCode = await (await mappingCommand()).runMappingDiffCommand(refA, refB, opts);
+    });
+  mapping
+    .command('export <ref>')
+    .description('Print a version’s rule file: as proposed, or converted to the format asked for')
+    .option('--format <format>', 'yaml or csv')
+    .action(async (ref: string, opts) => {
+      exitCode = await (await mappingCommand()).runMappingExportCommand(ref, opts);
+    });
+  mapping
+    .command('replay')
+    .description('Run again every revision of an entity quarantined for a mapping reason, with the rules now in force; a running `finsync serve` picks them up')
+    .requiredOption('--entity <code>', 'legal entity')
+    .requiredOption('--reason <text>', 'why')
+    .option('--code <code>', 'only revisions quarantined with this code (repeatable)', collect, [])
+    .addOption(apiKeyOption())
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await mappingCommand()).runMappingReplayCommand(opts);
     });
   program
     .command('drift')

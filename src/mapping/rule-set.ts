@@ -206,6 +206,16 @@ export interface ExpressionInput {
 /** The tax facts the engine needs on a line's date. */
 export type TaxLookup = (code: string, date: string) => { readonly rateBp: number; readonly reclaimBp: number } | undefined;
 
+/** A rule-set scope: an entity code or GROUP, as ROLE_PATTERN spells the scope of `controller:<scope>`. */
+export const SCOPE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$';
+/** A version reference, `DE01@3`. */
+export const VERSION_REF_PATTERN = '^([A-Za-z0-9][A-Za-z0-9_.-]{0,39})@([1-9][0-9]{0,8})$';
+/** `DE01@3` → { scope, version }, or undefined when it is not a version reference. */
+export function parseVersionRef(ref: string): { scope: string; version: number } | undefined {
+  const match = new RegExp(VERSION_REF_PATTERN).exec(ref);
+  return match ? { scope: match[1], version: Number(match[2]) } : undefined;
+}
+
 /** A version of a scope, e.g. DE01@3. */
 export function versionRef(scope: string, version: number): string {
   return `${scope}@${version}`;

@@ -1,4 +1,4 @@
-// Proves that the installed `finsync` bin works as a user runs it: migrate, apikey create (only the key's hash is stored), status --json and demo (on SQLite, and on PostgreSQL with faults, leaving no schema behind) succeed with consistent output, and bad arguments or a database newer than this finsync fail with a non-zero exit and a message naming the problem.
+// Proves that the installed `finsync` bin works as a user runs it: migrate, apikey create (only the key's hash is stored; --role is checked and stored), status --json and demo (on SQLite, and on PostgreSQL with faults, leaving no schema behind) succeed with consistent output; mapping propose refuses a broken rule file with one file:line:column line per problem and stores nothing, and a good file goes propose → review → approve as mapping list shows; and bad arguments or a database newer than this finsync fail with a non-zero exit and a message naming the problem.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,6 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import SQLiteDatabase from 'better-sqlite3';
 import pg from 'pg';
+import pino from 'pino';
+import { createHub } from '../../src/compose.ts';
+import { loadConfig } from '../../src/config.ts';
+import { SAMPLE_COMPANY } from '../../src/demo/sample-company.ts';
+import { sampleRuleFiles } from '../../src/demo/sample-rules.ts';
 import { KNOWN_SCHEMA_VERSION, MIGRATIONS } from '../../src/store/migrate.ts';
 import { POSTGRES_URL, storeKinds } from '../support/stores.ts';
 
@@ -68,7 +73,7 @@ function explain(r: RunResult): string {
   return `exit ${r.code} (signal ${r.signal})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 }
 
-const SUMMARY_KEYS = ['reports', 'posted', 'quarantined', 'quarantineReasons', 'waiting', 'waitingReasons', 'resumedAfterMasterData', 'masterDataRecords', 'duplicatesPrevented', 'erpDocuments', 'erpDuplicates', 'reversals', 'unbalanced', 'lagMsP50', 'lagMsP99', 'elapsedMs'];
+const SUMMARY_KEYS = ['reports', 'posted', 'quarantined', 'quarantineReasons', 'waiting', 'waitingReasons', 'resumedAfterMasterData', 'masterDataRecords', 'ruleSets', 'mappingDefects', 'duplicatesPrevented', 'erpDocuments', 'erpDuplicates', 'reversals', 'unbalanced', 'lagMsP50', 'lagMsP99', 'elapsedMs'];
 
 /** Checks the demo's --json output: its last line is the summary, and the figures are consistent. */
 function checkDemoSummary(r: RunResult, reports: number): Record<string, unknown> {
@@ -78,7 +83,8 @@ function checkDemoSummary(r: RunResult, reports: number): Record<string, unknown
   const summary = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
   assert.ok(summary !== null && typeof summary === 'object' && !Array.isArray(summary), 'the last line is one JSON object');
   assert.deepEqual(Object.keys(summary).sort(), [...SUMMARY_KEYS].sort());
-  for (const key of SUMMARY_KEYS.filter((k) => k !== 'quarantineReasons' && k !== 'waitingReasons')) {
+  assert.deepEqual(summary.ruleSets, ['DE01@1', 'GROUP@1', 'JP01@1', 'US01@1'], 'the sample rule sets, installed as version 1 of each scope');
+  for (const key of SUMMARY_KEYS.filter((k) => k !== 'quarantineReasons' && k !== 'waitingReasons' && k !== 'ruleSets')) {
     assert.equal(typeof summary[key], 'number', `${key} is a number`);
     assert.ok(Number.isInteger(summary[key]) && (summary[key] as number) >= 0, `${key} is a whole number >= 0, got ${String(summary[key])}`);
   }
@@ -343,4 +349,141 @@ describe('the finsync command line', { concurrency: true }, () => {
     });
   });
 
+  describe('mapping on one SQLite file with the sample master data and rule sets, in order: apikey create --role, propose (refused, then accepted), list, review, approve', { concurrency: false }, () => {
+    let dir: string;
+    let env: Record<string, string>;
+    const keys: Record<string, string> = {};
+    before(async () => {
+      dir = tempDir('finsync-cli-mapping-');
+      env = { FINSYNC_SQLITE_FILE: join(dir, 'mapping.db'), FINSYNC_LOG_LEVEL: 'silent' };
+      // The store a running hub leaves: sample master data, and the sample rule sets as version 1.
+      const hub = await createHub({ config: loadConfig({}, { sqliteFile: env.FINSYNC_SQLITE_FILE, logLevel: 'silent' }), company: SAMPLE_COMPANY, seedMasterData: true, ruleSets: sampleRuleFiles(), connectors: [], logger: pino({ level: 'silent' }) });
+      await hub.close();
+      writeFileSync(join(dir, 'broken.yaml'), 'rules:\n  - id: PERDIEM\n    when: { category: PERDIEM, personal: false\n    then: [\n');
+      const de01 = sampleRuleFiles().find((f) => f.scope === 'DE01')!.text;
+      writeFileSync(join(dir, 'unknown-account.csv'), de01.replace('ENTERTAINMENT-ENT,ENTERTAINMENT,DE19-ENT,false,6180,', 'ENTERTAINMENT-ENT,ENTERTAINMENT,DE19-ENT,false,9999,'));
+      writeFileSync(join(dir, 'DE01.csv'), de01.replace('ENTERTAINMENT-ENT,ENTERTAINMENT,DE19-ENT,false,6180,', 'ENTERTAINMENT-ENT,ENTERTAINMENT,DE19-ENT,false,6130,'));
+    });
+
+    test('apikey create --role stores the roles; a role that is not one is refused with CLI_ARGUMENT_INVALID', async () => {
+      for (const name of ['alice', 'bob']) {
+        const r = await runFinsync(['apikey', 'create', '--name', name, '--role', 'controller:DE01', '--role', 'auditor'], { env });
+        assert.equal(r.code, 0, explain(r));
+        keys[name] = r.stdout.trim();
+        assert.match(r.stderr, /controller:DE01, auditor/);
+      }
+      const bad = await runFinsync(['apikey', 'create', '--name', 'mallory', '--role', 'controller:DE01', '--role', 'boss'], { env });
+      assert.equal(bad.code, 2, explain(bad));
+      assert.match(bad.stderr, /CLI_ARGUMENT_INVALID: --role "boss"/);
+      assert.equal(bad.stdout, '', 'no key is printed');
+      const db = new SQLiteDatabase(env.FINSYNC_SQLITE_FILE, { readonly: true });
+      try {
+        const rows = db.prepare('SELECT name, roles FROM api_keys ORDER BY name').all() as { name: string; roles: string }[];
+        assert.deepEqual(rows.map((row) => [row.name, JSON.parse(row.roles)]), [['alice', ['controller:DE01', 'auditor']], ['bob', ['controller:DE01', 'auditor']]]);
+      } finally {
+        db.close();
+      }
+    });
+
+    test('propose refuses a broken file with one file:line:column line per problem, exit 1, and stores nothing', async () => {
+      for (const [file, code, line] of [['broken.yaml', 'syntax', undefined], ['unknown-account.csv', 'account', 10]] as const) {
+        const path = join(dir, file);
+        const r = await runFinsync(['mapping', 'propose', '--scope', 'DE01', '--file', path, '--effective', '2026-12-01', '--reason', 'try', '--api-key', keys.alice], { env });
+        assert.equal(r.code, 1, explain(r));
+        assert.equal(r.stdout, '', 'no ref is printed');
+        assert.match(r.stderr, /MAPPING_RULES_INVALID/);
+        const problems = r.stderr.split('\n').filter((l) => l.startsWith(`${path}:`));
+        assert.ok(problems.length > 0, explain(r));
+        for (const p of problems) assert.match(p, new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+  [a-z_]+  \\S`));
+        assert.ok(problems.some((p) => p.includes(`  ${code}  `) && (line === undefined || p.startsWith(`${path}:${line}:`))), `a ${code} problem${line ? ` on line ${line}` : ''}: ${explain(r)}`);
+      }
+      const list = await runFinsync(['mapping', 'list', '--scope', 'DE01', '--json'], { env });
+      assert.equal(list.code, 0, explain(list));
+      assert.deepEqual(JSON.parse(list.stdout).versions.map((v: { ref: string }) => v.ref), ['DE01@1'], 'nothing was stored');
+    });
+
+    test('propose needs a known API key, and checks its arguments before opening anything', async () => {
+      const args = ['mapping', 'propose', '--scope', 'DE01', '--file', join(dir, 'DE01.csv'), '--effective', '2026-12-01', '--reason', 'entertainment on meals'];
+      const none = await runFinsync(args, { env });
+      assert.equal(none.code, 2, explain(none));
+      assert.match(none.stderr, /AUTH_MISSING/);
+      const unknown = await runFinsync(args, { env: { ...env, FINSYNC_API_KEY: 'fsk_not-a-key' } });
+      assert.equal(unknown.code, 2, explain(unknown));
+      assert.match(unknown.stderr, /AUTH_INVALID/);
+      const badDate = await runFinsync([...args.slice(0, -4), '--effective', '2026-02-30', '--reason', 'x', '--api-key', keys.alice], { env });
+      assert.equal(badDate.code, 2, explain(badDate));
+      assert.match(badDate.stderr, /CLI_ARGUMENT_INVALID: --effective/);
+    });
+
+    test('a good file is proposed (the ref on stdout), reviewed and approved by another controller, as list shows', async () => {
+      const proposed = await runFinsync(['mapping', 'propose', '--scope', 'DE01', '--file', join(dir, 'DE01.csv'), '--effective', '2026-12-01', '--reason', 'entertainment on meals'], { env: { ...env, FINSYNC_API_KEY: keys.alice } });
+      assert.equal(proposed.code, 0, explain(proposed));
+      assert.equal(proposed.stdout, 'DE01@2\n');
+      const table = await runFinsync(['mapping', 'list'], { env });
+      assert.equal(table.code, 0, explain(table));
+      assert.match(table.stdout, /^REF\s+STATE\s+EFFECTIVE FROM\s+AUTHOR\s+REVIEWER\s+DECIDER\s+ACTIVE TODAY\s+DEFECTS$/m);
+      assert.match(table.stdout, /^DE01@1\s+approved\s+0001-01-01\s+finsync-bootstrap\s+-\s+finsync-bootstrap\s+yes\s+0$/m);
+      assert.match(table.stdout, /^DE01@2\s+proposed\s+2026-12-01\s+alice\s+-\s+-\s+no\s+0$/m);
+      for (const ref of ['GROUP@1', 'JP01@1', 'US01@1']) assert.match(table.stdout, new RegExp(`^${ref}\\s+approved\\b`, 'm'));
+      const own = await runFinsync(['mapping', 'review', 'DE01@2', '--api-key', keys.bob], { env });
+      assert.equal(own.code, 0, explain(own));
+      assert.match(own.stdout, /^review of DE01@2 by bob \(recorded\) over DE01$/m);
+      assert.match(own.stdout, /reports re-coded: \d+; unchanged: \d+; changed: \d+; failed: \d+/);
+      const selfApproval = await runFinsync(['mapping', 'approve', 'DE01@2', '--api-key', keys.alice], { env });
+      assert.equal(selfApproval.code, 2, explain(selfApproval));
+      assert.match(selfApproval.stderr, /MAPPING_FOUR_EYES/);
+      const approved = await runFinsync(['mapping', 'approve', 'DE01@2', '--reason', 'dry run checked', '--api-key', keys.bob], { env });
+      assert.equal(approved.code, 0, explain(approved));
+      assert.match(approved.stdout, /^DE01@2 approved by bob; now approved$/m);
+      const after = JSON.parse((await runFinsync(['mapping', 'list', '--scope', 'DE01', '--json'], { env })).stdout);
+      assert.deepEqual(after.versions.map((v: { ref: string; state: string; reviewedBy: string | null; decidedBy: string | null }) => [v.ref, v.state, v.reviewedBy, v.decidedBy]), [['DE01@1', 'approved', null, 'finsync-bootstrap'], ['DE01@2', 'approved', 'bob', 'bob']]);
+      const source = await runFinsync(['mapping', 'export', 'DE01@2'], { env });
+      assert.equal(source.code, 0, explain(source));
+      assert.equal(source.stdout, readFileSync(join(dir, 'DE01.csv'), 'utf8'), 'export prints the file as proposed');
+    });
+  });
+
+  test('a dry run is summarised in major units of each currency, never floats: counts, position changes, totals with delta, failures', async () => {
+    const { formatDryRun } = await import('../../src/cli/mapping-command.ts');
+    const text = formatDryRun(
+      {
+        scope: 'GROUP',
+        version: 2,
+        entities: ['DE01', 'JP01'],
+        reports: 4,
+        unchanged: 1,
+        changed: [
+          { reportId: 'R-1', revision: 1, currency: 'EUR', lines: [{ account: '6130', costCenter: 'DE4110', beforeMinor: 0, afterMinor: 1005 }, { account: '6180', costCenter: 'DE4110', beforeMinor: 1005, afterMinor: 0 }] },
+          { reportId: 'R-2', revision: 3, currency: 'JPY', lines: [{ account: '6150', beforeMinor: 5000, afterMinor: 4999 }] },
+        ],
+        failed: [{ reportId: 'R-3', revision: 1, code: 'MAP_NO_RULE', message: 'No rule matches.' }],
+        totalsByAccount: [
+          { account: '2110', currency: 'EUR', beforeMinor: -1005, afterMinor: -1005, deltaMinor: 0 },
+          { account: '6130', currency: 'EUR', beforeMinor: 0, afterMinor: 1005, deltaMinor: 1005 },
+          { account: '6150', currency: 'JPY', beforeMinor: 5000, afterMinor: 4999, deltaMinor: -1 },
+        ],
+      },
+      'dry run of GROUP@2 (nothing recorded)',
+    );
+    assert.equal(
+      text,
+      [
+        'dry run of GROUP@2 (nothing recorded) over DE01, JP01',
+        '  reports re-coded: 4; unchanged: 1; changed: 2; failed: 1',
+        'changed (net debit, credit negative; before → after):',
+        '  R-1 r1 (EUR)',
+        '    6130 (cost center DE4110): 0.00 → 10.05',
+        '    6180 (cost center DE4110): 10.05 → 0.00',
+        '  R-2 r3 (JPY)',
+        '    6150: 5000 → 4999',
+        'totals by account (before → after, delta):',
+        '  2110 EUR: -10.05 → -10.05 (no change)',
+        '  6130 EUR: 0.00 → 10.05 (+10.05)',
+        '  6150 JPY: 5000 → 4999 (-1)',
+        'failed:',
+        '  R-3 r1: MAP_NO_RULE: No rule matches.',
+        '',
+      ].join('\n'),
+    );
+  });
 });
