@@ -16,7 +16,6 @@
  *
  *   node --import tsx bench/mapping.ts '{"seconds":3,"warmupSeconds":1}'
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SAMPLE_CATEGORIES, SAMPLE_COMPANY } from '../src/demo/sample-company.ts';
 import { sampleRuleFiles } from '../src/demo/sample-rules.ts';
@@ -25,7 +24,7 @@ import { normalizeReport, PAYMENT_TYPES, type ExpenseReport, type ReportInput } 
 import { accountsUsed, mapWithRules } from '../src/mapping/engine.ts';
 import { parseRuleFile } from '../src/mapping/rule-file.ts';
 import { GROUP_SCOPE, type CompiledRuleSet, type ResolvedRules, type TaxLookup } from '../src/mapping/rule-set.ts';
-import { note, round, withBaseline, type Figure } from './output.ts';
+import { note, round, runScript, withBaseline, type Figure } from './output.ts';
 
 const ENTITY = 'DE01';
 const SEED = 7;
@@ -175,20 +174,7 @@ export async function measureMapping(task: MappingTask): Promise<MappingResult> 
 
 /** Runs measureMapping in a child process (this file) and returns its result. */
 export function measureMappingInChild(task: MappingTask, timeoutMs: number): Promise<MappingResult> {
-  const script = fileURLToPath(import.meta.url);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, script, JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const last = out.trim().split('\n').pop();
-      if (code === 0 && last) resolve(JSON.parse(last) as MappingResult);
-      else reject(new Error(`bench/mapping.ts ended with ${signal ?? `exit code ${code}`}`));
-    });
-  });
+  return runScript<MappingResult>(fileURLToPath(import.meta.url), [JSON.stringify(task)], timeoutMs);
 }
 
 /**

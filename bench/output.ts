@@ -2,6 +2,8 @@
  * Output of the benchmarks: one JSON line per figure on stdout, everything else on stderr, so
  * `npm run bench > figures.jsonl` keeps only the figures.
  */
+import { spawn } from 'node:child_process';
+import { basename } from 'node:path';
 
 export interface Figure {
   readonly bench: string;
@@ -51,4 +53,25 @@ export function sampleRss(intervalMs = 100): { stop(): number } {
       return peak / (1024 * 1024);
     },
   };
+}
+
+/**
+ * Runs a bench script in a child process with this process's loader flags and returns the JSON of
+ * its last stdout line. A hung run must not hang the bench: it is ended after `timeoutMs` and
+ * reported as failed.
+ */
+export function runScript<T>(script: string, args: readonly string[], timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const last = out.trim().split('\n').pop();
+      if (code === 0 && last) resolve(JSON.parse(last) as T);
+      else reject(new Error(`${basename(script)} ${args[0] ?? ''} ended with ${signal ?? `exit code ${code}`}`));
+    });
+  });
 }

@@ -12,13 +12,12 @@
  * PostgreSQL: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test. When it cannot be
  * reached the PostgreSQL figures are printed with "value": null and a "skipped" reason.
  */
-import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { PgBossResult, PipelineResult, PipelineTask } from './child.ts';
 import { mappingFigures, measureMappingInChild } from './mapping.ts';
-import { emit, note, round, withBaseline, type Figure } from './output.ts';
+import { emit, note, round, runScript, withBaseline, type Figure } from './output.ts';
 import type { StoreKind } from './pipeline.ts';
 import { benchValidateApi, validateApiOptions } from './validate-api.ts';
 
@@ -79,23 +78,9 @@ function childTimeoutMs(options: Options): number {
   return 2 * Math.max(180_000, options.reports * 100) + 120_000;
 }
 
-/** Runs bench/child.ts with the same loader flags as this process and returns its JSON result. */
+/** Runs bench/child.ts with this process's loader flags and returns its JSON result. */
 function runChild<T>(task: string, args: object, timeoutMs: number): Promise<T> {
-  const script = fileURLToPath(new URL('./child.ts', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, script, task, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    // A hung run must not hang the bench: it is ended and reported as failed.
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      const last = out.trim().split('\n').pop();
-      if (code === 0 && last) resolve(JSON.parse(last) as T);
-      else reject(new Error(`bench/child.ts ${task} ended with ${signal ?? `exit code ${code}`}`));
-    });
-  });
+  return runScript<T>(fileURLToPath(new URL('./child.ts', import.meta.url)), [task, JSON.stringify(args)], timeoutMs);
 }
 
 function skippedPipelineFigures(kind: StoreKind, reason: string, halfLoad: boolean): Figure[] {
