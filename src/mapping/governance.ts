@@ -402,6 +402,11 @@ export function createGovernance(deps: GovernanceDeps): Governance {
       await store.db.transaction().execute(async (tx) => {
         await lockMapping(tx, store);
         for (const [scope, { file, set }] of parsed) {
+          // Another process starting at the same time may have installed it meanwhile.
+          if ((await listVersions(tx, scope)).length > 0) {
+            parsed.delete(scope);
+            continue;
+          }
           const version = await nextVersion(tx, scope);
           const now = clock.now();
           await insertVersion(tx, {
