@@ -36,6 +36,12 @@ const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null
 const OneOf = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] });
 
 const VersionParams = Type.Object({ scope: Scope, version: Version });
+
+/** For routes whose body has only optional fields: a request without a body means `{}`. */
+function emptyBodyIsEmptyObject(request: { body: unknown }, _reply: unknown, done: () => void): void {
+  request.body ??= {};
+  done();
+}
 const ReportsBody = Type.Object(
   { reports: Type.Optional(Type.Integer({ minimum: 1, maximum: DRY_RUN_REPORTS_MAX, description: 'posted reports per entity to code again (default 50)' })) },
   { additionalProperties: false },
@@ -180,6 +186,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: MappingRouteDe
   app.post<{ Params: { scope: string; version: number }; Body: { reports?: number } }>(
     '/v1/mapping/rule-sets/:scope/versions/:version/dry-run',
     {
+      preValidation: emptyBodyIsEmptyObject,
       schema: {
         tags: TAGS,
         summary: 'Code the last posted reports again with this version and compare with what was posted; records nothing',
@@ -194,6 +201,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: MappingRouteDe
   app.post<{ Params: { scope: string; version: number }; Body: { reports?: number } }>(
     '/v1/mapping/rule-sets/:scope/versions/:version/review',
     {
+      preValidation: emptyBodyIsEmptyObject,
       schema: {
         tags: TAGS,
         summary: 'Review a proposed version: a dry run, recorded with the version and the reviewer (controller of the scope); approval needs it',
@@ -208,6 +216,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: MappingRouteDe
   app.post<{ Params: { scope: string; version: number }; Body: { reason?: string } }>(
     '/v1/mapping/rule-sets/:scope/versions/:version/approve',
     {
+      preValidation: emptyBodyIsEmptyObject,
       schema: {
         tags: TAGS,
         summary: 'Approve a reviewed version (a controller of the scope other than its author); it is in force from its effective date',
