@@ -12,8 +12,6 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import type { ReferenceData } from '../masterdata/md-index.ts';
 import { isCalendarDate, OPEN_FROM } from '../masterdata/records.ts';
 import type { Clock } from '../pipeline/clock.ts';
-import { enqueueMessage } from '../store/outbox.ts';
-import { TOPICS } from '../pipeline/topics.ts';
 import { isController, type Principal } from '../store/api-keys.ts';
 import type { Store, Tx } from '../store/db.ts';
 import { appendLog } from '../store/event-log.ts';
@@ -22,7 +20,8 @@ import { checkCoverage, type CoverageDomains } from './coverage.ts';
 import { dryRun, type DryRunResult } from './dry-run.ts';
 import type { MappingService } from './mapping-service.ts';
 import { postingDateOf } from './mapping-service.ts';
-import { countDefects, insertActivation, insertVersion, listVersions, lockMapping, nextVersion, quarantinedForMapping, readVersion, setVersionState, type VersionRow } from './mapping-store.ts';
+import { countDefects, insertActivation, insertVersion, listVersions, lockMapping, nextVersion, readVersion, setVersionState, type VersionRow } from './mapping-store.ts';
+import { replayMappingQuarantines, type Replayed } from './replay.ts';
 import { compileStored } from './registry.ts';
 import { diffRuleSets, renderDiff, type RuleSetDiff } from './rule-diff.ts';
 import { parseRuleFile } from './rule-file.ts';
@@ -70,7 +69,7 @@ export interface VersionDetail extends VersionSummary {
 
 export interface ReplayResult {
   readonly entity: string;
-  readonly replayed: readonly { readonly reportId: string; readonly revision: number; readonly previousCode: string; readonly previousVersion: string | null }[];
+  readonly replayed: readonly Replayed[];
 }
 
 export interface Governance {
@@ -351,33 +350,7 @@ export function createGovernance(deps: GovernanceDeps): Governance {
         throw new AppError('MAPPING_ROLE_REQUIRED', { actor: actor.name, role: `controller:${entity}`, action: 'replaying (operator or admin also may)' });
       }
       requireReason(reason, 'a replay');
-      const now = clock.now();
-      const replayed = await store.db.transaction().execute(async (tx) => {
-        const done: { reportId: string; revision: number; previousCode: string; previousVersion: string | null }[] = [];
-        for (const candidate of await quarantinedForMapping(tx, entity, codes)) {
-          // Conditional: a revision another replay or a newer revision moved on meanwhile is left alone.
-          const updated = await tx
-            .updateTable('revisions')
-            .set({ state: 'received', reason_code: null, reason_detail: null, updated_at: now })
-            .where('report_id', '=', candidate.reportId)
-            .where('revision', '=', candidate.revision)
-            .where('state', '=', 'quarantined')
-            .executeTakeFirst();
-          if (Number(updated.numUpdatedRows) !== 1) continue;
-          await appendLog(tx, now, [
-            {
-              correlationId: candidate.correlationId,
-              reportId: candidate.reportId,
-              revision: candidate.revision,
-              kind: 'revision.replayed',
-              payload: { by: actor.name, reason, previousCode: candidate.reasonCode, previousMappingVersion: candidate.mappingVersion },
-            },
-          ]);
-          await enqueueMessage(tx, now, TOPICS.processRevision, candidate.reportId, { reportId: candidate.reportId, revision: candidate.revision });
-          done.push({ reportId: candidate.reportId, revision: candidate.revision, previousCode: candidate.reasonCode, previousVersion: candidate.mappingVersion });
-        }
-        return done;
-      });
+      const replayed = await replayMappingQuarantines(store, clock.now(), entity, { by: actor.name, reason }, codes);
       if (replayed.length === 0) throw new AppError('MAPPING_REPLAY_EMPTY', { entity, filter: codes === MAPPING_DEFECT_CODES ? '' : ` (codes ${codes.join(', ')})` });
       deps.onReplayed?.(entity, replayed.length);
       return { entity, replayed };
