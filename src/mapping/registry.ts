@@ -22,9 +22,17 @@ export interface MappingRegistry {
   readonly seq: number;
 }
 
+/** Resolutions held at most (entities × distinct posting dates seen since the last activation). */
+const RESOLVED_MAX = 10_000;
+
 export function createMappingRegistry(): MappingRegistry {
   const activations = new Map<string, ActivationRow[]>();
   const compiled = new Map<string, RuleLayer>();
+  /**
+   * Resolutions by entity and date, dropped whenever an activation is applied: the validation API
+   * resolves on every request, and reports of one day share one answer.
+   */
+  const resolved = new Map<string, ResolvedRules>();
   let seq = 0;
 
   const activeVersion = (scope: string, date: string): number | undefined => {
@@ -58,12 +66,21 @@ export function createMappingRegistry(): MappingRegistry {
         list.push(row);
         activations.set(row.scope, list);
         seq = row.seq;
+        resolved.clear();
       }
     },
     resolve(entity, date) {
-      const own = entity === GROUP_SCOPE ? undefined : layer(entity, date);
-      const group = layer(GROUP_SCOPE, date);
-      return { ...(own && { own }), ...(group && { group }) };
+      const key = `${entity}\u0000${date}`;
+      let rules = resolved.get(key);
+      if (rules === undefined) {
+        const own = entity === GROUP_SCOPE ? undefined : layer(entity, date);
+        const group = layer(GROUP_SCOPE, date);
+        rules = { ...(own && { own }), ...(group && { group }) };
+        // Bounded: a flood of distinct dates must not grow it without end.
+        if (resolved.size >= RESOLVED_MAX) resolved.clear();
+        resolved.set(key, rules);
+      }
+      return rules;
     },
     activeVersion,
     async load(db, scope, version) {
