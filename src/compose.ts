@@ -55,7 +55,7 @@ export interface HubOptions {
   /** Master-data sources; default: the file named by FINSYNC_MASTER_DATA_SOURCES, or none. */
   readonly sources?: readonly SourceDefinition[];
   /**
-   * Rule sets installed as approved version 1 of every scope that has none yet (a new installation,
+   * Rule sets installed as approved version 1 of their scopes when the store holds no version yet (a new installation,
    * the demo, tests). Later versions go through the four-eyes workflow.
    */
   readonly ruleSets?: readonly RuleFileSource[];

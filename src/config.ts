@@ -33,7 +33,7 @@ export const ConfigSchema = Type.Object({
   entitiesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_ENTITIES_FILE: JSON file listing the legal entities; default: the sample company’s three entities' })),
   masterDataSourcesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_MASTER_DATA_SOURCES: JSON file listing the master-data sources and their schedules' })),
   apiKey: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_API_KEY: the API key the command line acts with where it needs a person (`finsync mapping` propose, review, approve…); the hub itself does not use it' })),
-  ruleSetsDir: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_RULE_SETS_DIR: folder of rule files (<SCOPE>.yaml or .csv) installed at start as version 1 of every scope that has none' })),
+  ruleSetsDir: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_RULE_SETS_DIR: folder of rule files (<SCOPE>.yaml or .csv) installed at start as version 1 of their scopes when no rule-set version exists yet' })),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;

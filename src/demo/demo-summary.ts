@@ -6,7 +6,7 @@ import { checkBalance, type JournalEntry } from '../domain/journal.ts';
 import type { Store } from '../store/db.ts';
 import { countLogKinds } from '../store/event-log.ts';
 import { countReportStates } from '../store/reports.ts';
-import { countQuarantinedForMapping } from '../mapping/mapping-store.ts';
+import { countAllDefects } from '../mapping/mapping-store.ts';
 import { versionRef } from '../mapping/rule-set.ts';
 
 export interface DemoSummary {
@@ -23,7 +23,7 @@ export interface DemoSummary {
   masterDataRecords: number;
   /** The mapping rule-set versions approved (the sample rule files, installed as version 1 of each scope). */
   ruleSets: string[];
-  /** Revisions quarantined for a reason the mapping is to blame for (docs/mapping.md). */
+  /** Quarantines a mapping was to blame for (docs/mapping.md), replayed or not. */
   mappingDefects: number;
   duplicatesPrevented: number;
   erpDocuments: number;
@@ -67,7 +67,7 @@ export async function summarizeDemo(store: Store, simulatorUrl: string, startedA
     resumedAfterMasterData: kinds['revision.resumed'],
     masterDataRecords: Number(records?.n ?? 0),
     ruleSets: ruleSets.map((r) => versionRef(r.scope, r.version)),
-    mappingDefects: await countQuarantinedForMapping(store.db),
+    mappingDefects: await countAllDefects(store.db),
     duplicatesPrevented: kinds['event.duplicate'] + kinds['revision.duplicate'] + kinds['posting.found-on-lookup'],
     erpDocuments: stats.documents,
     erpDuplicates: stats.duplicateExternalIds,

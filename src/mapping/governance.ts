@@ -22,7 +22,6 @@ import type { MappingService } from './mapping-service.ts';
 import { postingDateOf } from './mapping-service.ts';
 import { countDefects, insertActivation, insertVersion, listVersions, lockMapping, nextVersion, readVersion, setVersionState, type VersionRow } from './mapping-store.ts';
 import { replayMappingQuarantines, type Replayed } from './replay.ts';
-import { compileStored } from './registry.ts';
 import { diffRuleSets, renderDiff, type RuleSetDiff } from './rule-diff.ts';
 import { parseRuleFile } from './rule-file.ts';
 import { GROUP_SCOPE, MAPPING_DEFECT_CODES, versionRef, type CompiledRuleSet, type ResolvedRules, type RuleProblem, type RuleSetDocument } from './rule-set.ts';
@@ -86,7 +85,7 @@ export interface Governance {
   diff(a: { scope: string; version: number }, b: { scope: string; version: number }): Promise<{ diff: RuleSetDiff; text: string }>;
   /** Runs again every revision of the entity quarantined for a mapping reason, with the rules now in force. */
   replay(entity: string, reason: string, actor: Principal, codes?: readonly string[]): Promise<ReplayResult>;
-  /** Installs rule sets as approved version 1 of scopes that have none (a new installation, the demo). */
+  /** Installs rule sets as approved version 1 of their scopes when no version exists yet (a new installation, the demo). */
   bootstrap(files: readonly { scope: string; file: string; format: 'yaml' | 'csv'; text: string }[], actor: string): Promise<string[]>;
 }
 
@@ -165,6 +164,23 @@ export function createGovernance(deps: GovernanceDeps): Governance {
     return [...problems.values()];
   };
 
+  /**
+   * The checks of a set that would be in force from `from` on: on that date, and again on every
+   * later date on which the other layer changes (an entity's set approved for 2027 meets a group
+   * set approved now). Problems found on several dates are listed once.
+   */
+  const checkFrom = (scope: string, set: CompiledRuleSet, from: string): RuleProblem[] => {
+    const others = scope === GROUP_SCOPE ? deps.entities() : [GROUP_SCOPE];
+    const dates = new Set([from]);
+    for (const other of others) for (const a of registry.activationsOf(other)) if (a.effective_from > from) dates.add(a.effective_from);
+    const problems = new Map<string, RuleProblem>();
+    for (const date of [...dates].sort()) for (const p of checkSet(scope, set, date)) problems.set(`${p.line}:${p.column}:${p.code}:${p.message}`, p);
+    return [...problems.values()];
+  };
+
+  /** The compiled set of a stored version, from the registry's cache. */
+  const compiledOf = async (db: Store['db'] | Tx, row: VersionRow): Promise<CompiledRuleSet> => (await registry.load(db, row.scope, row.version)).set;
+
   const refuse = (file: string, problems: readonly RuleProblem[]): never => {
     const sorted = [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
     const first = sorted[0];
@@ -183,7 +199,7 @@ export function createGovernance(deps: GovernanceDeps): Governance {
       throw new AppError('REQUEST_INVALID', { detail: `reports must be an integer from 1 to ${DRY_RUN_REPORTS_MAX}, got ${String(reports)}` });
     }
     await registry.refresh(store.db);
-    const proposed = { ref: versionRef(row.scope, row.version), set: compileStored(row.source, row.file_name, row.format, row.scope) };
+    const proposed = await registry.load(store.db, row.scope, row.version);
     const rulesFor = (report: ExpenseReport): ResolvedRules => {
       const inForce = registry.resolve(report.entity, postingDateOf(report));
       const rules = row.scope === GROUP_SCOPE ? { ...inForce, group: proposed } : { ...inForce, own: proposed };
@@ -213,7 +229,7 @@ export function createGovernance(deps: GovernanceDeps): Governance {
       const parsed = parseRuleFile({ text: proposal.text, file: proposal.fileName, format: proposal.format, scope: proposal.scope });
       if (!parsed.ok) return refuse(proposal.fileName, parsed.problems);
       await registry.refresh(store.db);
-      const problems = checkSet(proposal.scope, parsed.ruleSet, proposal.effectiveFrom);
+      const problems = checkFrom(proposal.scope, parsed.ruleSet, proposal.effectiveFrom);
       if (problems.length > 0) return refuse(proposal.fileName, problems);
       const row = await store.db.transaction().execute(async (tx) => {
         await lockMapping(tx, store);
@@ -269,14 +285,21 @@ export function createGovernance(deps: GovernanceDeps): Governance {
       requireController(actor, scope, 'approving a rule set');
       if (samePerson(row.author, actor.name)) throw new AppError('MAPPING_FOUR_EYES', { actor: actor.name, scope, version });
       if (row.state !== 'reviewed') throw stateConflict(row, 'approval', 'reviewed (run `finsync mapping review` first: it records the dry run)');
-      // Master data may have changed since the proposal: the checks run again on today's data.
-      await registry.refresh(store.db);
-      const problems = checkSet(scope, compileStored(row.source, row.file_name, row.format, scope), row.effective_from);
-      if (problems.length > 0) return refuse(row.file_name, problems);
       const approved = await store.db.transaction().execute(async (tx) => {
+        // Checked under the lock, against the versions in force now: two approvals at once (an
+        // entity's and the group's) cannot each pass against the other's old version.
         await lockMapping(tx, store);
-        const updated = await setVersionState(tx, scope, version, ['reviewed'], { state: 'approved', decided_by: actor.name, decided_at: clock.now(), decision_reason: reason || null });
-        if (!updated) throw stateConflict((await readVersion(tx, scope, version))!, 'approval', 'reviewed');
+        await registry.refresh(tx);
+        const current = (await readVersion(tx, scope, version))!;
+        if (current.state !== 'reviewed') throw stateConflict(current, 'approval', 'reviewed');
+        // A review compared the proposal with what was in force then; if the scope changed since, the
+        // dry run is stale (and approving would silently undo the newer version).
+        const changed = registry.activationsOf(scope).find((a) => a.activated_at > (current.reviewed_at ?? 0));
+        if (changed) throw stateConflict(current, 'approval', `reviewed again: ${versionRef(scope, changed.version)} was put in force after the review`);
+        // Master data may have changed since the proposal: the checks run again on the current data.
+        const problems = checkFrom(scope, await compiledOf(tx, current), current.effective_from);
+        if (problems.length > 0) return refuse(current.file_name, problems);
+        await setVersionState(tx, scope, version, ['reviewed'], { state: 'approved', decided_by: actor.name, decided_at: clock.now(), decision_reason: reason || null });
         await insertActivation(tx, { scope, version, effective_from: row.effective_from, kind: 'approval', actor: actor.name, reason: reason || row.reason, activated_at: clock.now() });
         await log(tx, scope, version, 'mapping.approved', { by: actor.name, proposedBy: row.author, effectiveFrom: row.effective_from, ...(reason && { reason }) });
         return (await readVersion(tx, scope, version))!;
@@ -306,13 +329,19 @@ export function createGovernance(deps: GovernanceDeps): Governance {
       requireDate(effectiveFrom, 'effectiveFrom');
       requireReason(reason, 'an activation');
       if (row.state !== 'approved') throw stateConflict(row, 'activation', 'approved (only an approved version can be put in force again)');
-      await registry.refresh(store.db);
-      const problems = checkSet(scope, compileStored(row.source, row.file_name, row.format, scope), effectiveFrom);
-      if (problems.length > 0) return refuse(row.file_name, problems);
+      // One controller may only put back what two approved: the version's own content, from its
+      // approved date on or later, never a version brought forward before its date.
+      if (effectiveFrom < row.effective_from) {
+        throw new AppError('REQUEST_INVALID', { detail: `${versionRef(scope, version)} was approved from ${row.effective_from}; it cannot be put in force from the earlier ${effectiveFrom}` });
+      }
       await store.db.transaction().execute(async (tx) => {
         await lockMapping(tx, store);
+        await registry.refresh(tx);
+        const problems = checkFrom(scope, await compiledOf(tx, row), effectiveFrom);
+        if (problems.length > 0) return refuse(row.file_name, problems);
+        const replaces = registry.activeVersion(scope, effectiveFrom) ?? null;
         await insertActivation(tx, { scope, version, effective_from: effectiveFrom, kind: 'rollback', actor: actor.name, reason, activated_at: clock.now() });
-        await log(tx, scope, version, 'mapping.activated', { by: actor.name, effectiveFrom, reason, replaces: registry.activeVersion(scope, effectiveFrom) ?? null });
+        await log(tx, scope, version, 'mapping.activated', { by: actor.name, effectiveFrom, reason, replaces });
       });
       await registry.refresh(store.db);
       return (await summaries([row]))[0];
@@ -350,6 +379,10 @@ export function createGovernance(deps: GovernanceDeps): Governance {
         throw new AppError('MAPPING_ROLE_REQUIRED', { actor: actor.name, role: `controller:${entity}`, action: 'replaying (operator or admin also may)' });
       }
       requireReason(reason, 'a replay');
+      const foreign = codes.filter((c) => !MAPPING_DEFECT_CODES.includes(c as ErrorCode));
+      if (foreign.length > 0 || codes.length === 0) {
+        throw new AppError('REQUEST_INVALID', { detail: `a mapping replay takes only mapping codes (${MAPPING_DEFECT_CODES.join(', ')}); not ${foreign.join(', ') || 'an empty list'}` });
+      }
       const replayed = await replayMappingQuarantines(store, clock.now(), entity, { by: actor.name, reason }, codes);
       if (replayed.length === 0) throw new AppError('MAPPING_REPLAY_EMPTY', { entity, filter: codes === MAPPING_DEFECT_CODES ? '' : ` (codes ${codes.join(', ')})` });
       deps.onReplayed?.(entity, replayed.length);
@@ -357,11 +390,12 @@ export function createGovernance(deps: GovernanceDeps): Governance {
     },
 
     async bootstrap(files, actor) {
+      // Only a new installation skips four eyes: once any version exists, every change is proposed.
+      if ((await listVersions(store.db)).length > 0) return [];
       await registry.refresh(store.db);
       const parsed = new Map<string, { file: (typeof files)[number]; set: CompiledRuleSet }>();
       for (const file of files) {
         checkScope(file.scope);
-        if ((await listVersions(store.db, file.scope)).length > 0) continue;
         const result = parseRuleFile({ text: file.text, file: file.file, format: file.format, scope: file.scope });
         if (!result.ok) return refuse(file.file, result.problems);
         parsed.set(file.scope, { file, set: result.ruleSet });
@@ -374,12 +408,12 @@ export function createGovernance(deps: GovernanceDeps): Governance {
       }
       await store.db.transaction().execute(async (tx) => {
         await lockMapping(tx, store);
+        // Another process starting at the same time may have installed them meanwhile.
+        if ((await listVersions(tx)).length > 0) {
+          parsed.clear();
+          return;
+        }
         for (const [scope, { file, set }] of parsed) {
-          // Another process starting at the same time may have installed it meanwhile.
-          if ((await listVersions(tx, scope)).length > 0) {
-            parsed.delete(scope);
-            continue;
-          }
           const version = await nextVersion(tx, scope);
           const now = clock.now();
           await insertVersion(tx, {

@@ -57,35 +57,28 @@ export async function headActivationSeq(db: Db | Tx): Promise<number> {
 }
 
 /**
- * Mapping defects per recorded mapping version: revisions quarantined for a reason the mapping is
- * to blame for, by the version string their mapping recorded (`DE01@3+GROUP@2`). Counted from the
- * store, so every process and a restart agree.
+ * Records a quarantine the mapping is to blame for, with the versions in force, in the quarantine's
+ * transaction. Kept when a replay later posts the report, so a bad version's count does not fall
+ * back to zero.
+ */
+export async function recordDefect(tx: Tx, mappingVersion: string, code: string, reportId: string, revision: number, now: number): Promise<void> {
+  await tx.insertInto('mapping_defects').values({ mapping_version: mappingVersion, code, report_id: reportId, revision, occurred_at: now }).execute();
+}
+
+/**
+ * Mapping defects per version: a defect under `DE01@3+GROUP@2` counts for both (either set may be
+ * the cause). Counted from the store, so every process and a restart agree.
  */
 export async function countDefects(db: Db): Promise<Map<string, number>> {
-  const rows = await db
-    .selectFrom('revisions')
-    .select(['mapping_version', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('state', '=', 'quarantined')
-    .where('reason_code', 'in', [...MAPPING_DEFECT_CODES])
-    .where('mapping_version', 'is not', null)
-    .groupBy('mapping_version')
-    .execute();
+  const rows = await db.selectFrom('mapping_defects').select(['mapping_version', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('mapping_version').execute();
   const byVersion = new Map<string, number>();
-  for (const row of rows) {
-    // Each part of a combined version string counts the defect: either set may be the cause.
-    for (const ref of String(row.mapping_version).split('+')) byVersion.set(ref, (byVersion.get(ref) ?? 0) + Number(row.n));
-  }
+  for (const row of rows) for (const ref of row.mapping_version.split('+')) byVersion.set(ref, (byVersion.get(ref) ?? 0) + Number(row.n));
   return byVersion;
 }
 
-/** How many revisions are quarantined for a mapping reason right now. */
-export async function countQuarantinedForMapping(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom('revisions')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('state', '=', 'quarantined')
-    .where('reason_code', 'in', [...MAPPING_DEFECT_CODES])
-    .executeTakeFirst();
+/** How many mapping defects were recorded in all. */
+export async function countAllDefects(db: Db): Promise<number> {
+  const row = await db.selectFrom('mapping_defects').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
   return Number(row?.n ?? 0);
 }
 
@@ -122,6 +115,10 @@ export async function quarantinedForMapping(db: Db | Tx, entity: string, codes: 
     .where('reports.entity', '=', entity)
     .where('revisions.state', '=', 'quarantined')
     .where('revisions.reason_code', 'in', [...codes])
+    // A revision that got as far as a posting was quarantined by the ERP, not by its mapping.
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('postings').select('postings.id').whereRef('postings.report_id', '=', 'revisions.report_id').whereRef('postings.revision', '=', 'revisions.revision').where('postings.kind', '=', 'journal'))),
+    )
     .orderBy('revisions.report_id')
     .orderBy('revisions.revision')
     .execute();

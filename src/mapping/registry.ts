@@ -16,10 +16,10 @@ export interface MappingRegistry {
   resolve(entity: string, date: string): ResolvedRules;
   /** The version of one scope in force on `date`, if any. */
   activeVersion(scope: string, date: string): number | undefined;
+  /** A scope's activations, in the order they were made. */
+  activationsOf(scope: string): readonly ActivationRow[];
   /** A compiled version, loaded on first use. */
   load(db: Db | Tx, scope: string, version: number): Promise<RuleLayer>;
-  /** The activation position applied. */
-  readonly seq: number;
 }
 
 /** Resolutions held at most (entities × distinct posting dates seen since the last activation). */
@@ -53,9 +53,6 @@ export function createMappingRegistry(): MappingRegistry {
   };
 
   const registry: MappingRegistry = {
-    get seq() {
-      return seq;
-    },
     async refresh(db) {
       if ((await headActivationSeq(db)) === seq) return;
       for (const row of await readActivations(db, seq)) {
@@ -83,6 +80,7 @@ export function createMappingRegistry(): MappingRegistry {
       return rules;
     },
     activeVersion,
+    activationsOf: (scope) => activations.get(scope) ?? [],
     async load(db, scope, version) {
       const ref = versionRef(scope, version);
       const cached = compiled.get(ref);

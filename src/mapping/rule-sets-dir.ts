@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts';
 import { ruleFileFormat } from './rule-file.ts';
 import type { RuleFileSource } from './rule-set.ts';
 
-const SCOPE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,39})\.(ya?ml|csv)$/;
+const SCOPE_FILE = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,39})\.(ya?ml|csv)$/i;
 
 export function readRuleSetsDir(dir: string): RuleFileSource[] {
   let names: string[];

@@ -9,6 +9,7 @@ import { postingKey } from '../domain/keys.ts';
 import type { ExpenseReport } from '../domain/report.ts';
 import { formatErrorMessage, type ErrorCode } from '../errors.ts';
 import type { MappingService } from '../mapping/mapping-service.ts';
+import { recordDefect } from '../mapping/mapping-store.ts';
 import { MAPPING_DEFECT_CODES } from '../mapping/rule-set.ts';
 import type { ReferenceData } from '../masterdata/md-index.ts';
 import { authoritativeExists, clearBlockers, findResumable, lockMasterData, recordBlockers, type Blocker } from '../masterdata/md-store.ts';
@@ -82,9 +83,10 @@ async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revisio
     await quarantineRevision(tx, reportId, revision, now, row.correlation_id, built.code, built.params, findings.length > 0 ? findings : undefined);
     const defect = MAPPING_DEFECT_CODES.includes(built.code) && built.mappingVersion !== undefined;
     if (built.mappingVersion !== undefined) {
-      // Which rule sets were in force: a mapping defect is counted against them (docs/mapping.md).
       await tx.updateTable('revisions').set({ mapping_version: built.mappingVersion }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
     }
+    // Which rule sets were in force: a mapping defect is counted against them (docs/mapping.md).
+    if (defect) await recordDefect(tx, built.mappingVersion!, built.code, reportId, revision, now);
     return { quarantined: built.code, ...(defect && { mappingDefect: { entity: report.entity, version: built.mappingVersion! } }) };
   }
   const entity = deps.reference.entity(report.entity);

@@ -193,6 +193,16 @@ export interface MappingActivationsTable {
   activated_at: number;
 }
 
+export interface MappingDefectsTable {
+  seq: Generated<number>;
+  /** The versions in force when the revision was quarantined, e.g. DE01@3+GROUP@1. */
+  mapping_version: string;
+  code: string;
+  report_id: string;
+  revision: number;
+  occurred_at: number;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   api_keys: ApiKeysTable;
@@ -208,4 +218,5 @@ export interface Database {
   md_sources: MdSourcesTable;
   mapping_versions: MappingVersionsTable;
   mapping_activations: MappingActivationsTable;
+  mapping_defects: MappingDefectsTable;
 }

@@ -1,4 +1,4 @@
-// Proves the governed rule-set workflow end to end through the pipeline and the NetSuite simulator, on both stores: a report is coded by the version in force on its posting date (one dated before a new version's effective date keeps the older one); the four-eyes rule (the proposer cannot approve, a controller of another entity cannot approve, approval needs a recorded review) with every step in the event log; a dry run lists exactly the positions a change moves, checked against the posted journals; a bad file is refused with file, line and column and nothing is stored; a mapping defect is counted against the versions in force, and a replay after the fix posts the report once, with the same idempotency key, coded by the fixed version; and a rollback puts an earlier version back in force.
+// Proves the governed rule-set workflow end to end through the pipeline and the NetSuite simulator, on both stores: a report is coded by the version in force on its posting date (one dated before a new version's effective date keeps the older one); the four-eyes rule (the proposer cannot approve, a controller of another entity cannot approve, approval needs a recorded review) with every step in the event log; a dry run lists exactly the positions a change moves, checked against the posted journals; a bad file is refused with file, line and column and nothing is stored; a mapping defect is counted against the versions in force, and a replay after the fix posts the report once, with the same idempotency key, coded by the fixed version; a rollback puts an earlier version back in force but cannot bring a version forward; an approval after the scope changed needs a new review; and only mapping quarantines can be replayed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JournalEntry } from '../../src/domain/journal.ts';
@@ -93,6 +93,23 @@ for (const store of await storeKinds()) {
       const rejected = await h.hub.governance.reject('DE01', second.version, 'not needed', bob);
       assert.deepEqual([rejected.state, rejected.decisionReason], ['rejected', 'not needed']);
       await expectAppError(h.hub.governance.review('DE01', second.version, {}, bob), 'MAPPING_STATE_CONFLICT');
+    });
+
+    test('an approval after another version came into force needs a new review; a rollback cannot bring a version forward', async () => {
+      const first = await h.hub.governance.propose({ scope: 'DE01', fileName: 'DE01.csv', format: 'csv', text: de01With('TAXI-STALE', 'TAXI', '6140'), effectiveFrom: daysFromToday(600), reason: 'first' }, alice);
+      await h.hub.governance.review('DE01', first.version, {}, bob);
+      const second = await h.hub.governance.propose({ scope: 'DE01', fileName: 'DE01.csv', format: 'csv', text: de01With('TAXI-NEWER', 'TAXI', '6140'), effectiveFrom: daysFromToday(700), reason: 'second' }, alice);
+      await h.hub.governance.review('DE01', second.version, {}, bob);
+      await h.hub.governance.approve('DE01', second.version, 'fine', bob);
+      // The first one's dry run was made before the second came into force: approving it now would undo the second unseen.
+      const stale = await expectAppError(h.hub.governance.approve('DE01', first.version, 'fine', bob), 'MAPPING_STATE_CONFLICT');
+      assert.match(stale.message, new RegExp(`DE01@${second.version}`));
+      await h.hub.governance.review('DE01', first.version, {}, bob);
+      await h.hub.governance.approve('DE01', first.version, 'reviewed again', bob);
+      // Approved from day 700: one controller cannot put it in force from an earlier day.
+      await expectAppError(h.hub.governance.activate('DE01', second.version, daysFromToday(650), 'sooner', bob), 'REQUEST_INVALID');
+      // Leave today's coding as it was for the tests below.
+      assert.equal(h.hub.mapping.registry.activeVersion('DE01', today()), 1);
     });
 
     test('a bad file is refused with file, line and column, and nothing is stored', async () => {
@@ -223,6 +240,11 @@ for (const store of await storeKinds()) {
       const replayed = timeline.find((e) => e.kind === 'revision.replayed');
       assert.ok(replayed, 'the replay is in the timeline');
       assert.deepEqual(JSON.parse(replayed.payload), { by: 'ops', reason: 'account fixed', previousCode: 'MD_GL_ACCOUNT_BLOCKED', previousMappingVersion: quarantined.mapping_version });
+      // The defect stays counted against the versions that were in force after the replay posted the report.
+      const afterReplay = await h.hub.governance.list();
+      for (const ref of inForce) assert.ok((afterReplay.find((v) => v.ref === ref)?.defects ?? 0) >= 1, `${ref} keeps its defect`);
+      // Only mapping codes can be replayed: an ERP quarantine must not be re-run through mapping.
+      await expectAppError(h.hub.governance.replay('DE01', 'wrong kind', ops, ['ERP_INVALID']), 'REQUEST_INVALID');
       // A second replay finds nothing to do and changes nothing.
       await expectAppError(h.hub.governance.replay('DE01', 'again', ops), 'MAPPING_REPLAY_EMPTY');
       h.simulator.setInactive('account', supplies.erpId!, false);

@@ -3,7 +3,8 @@
  * entity, or GROUP) as proposed, with its workflow state and who did what; a version's content never
  * changes. `mapping_activations` says from which date a version is in force: applied in `seq` order,
  * each one replaces the scope's versions from its date on, so an approval and a rollback are both an
- * activation. API keys gain roles (`controller:DE01`, `admin`, …), which the four-eyes rule needs;
+ * activation. `mapping_defects` records each quarantine a mapping is to blame for, with the versions
+ * that were in force (kept when a replay later posts the report). API keys gain roles (`controller:DE01`, `admin`, …), which the four-eyes rule needs;
  * existing keys keep the access they had and no role.
  */
 import type { Capabilities } from '../capabilities.ts';
@@ -19,6 +20,8 @@ export function mappingRuleSetsSchema(caps: Capabilities): string[] {
        PRIMARY KEY (scope, version))`,
     `CREATE TABLE mapping_activations (seq ${id}, scope TEXT NOT NULL, version INTEGER NOT NULL,
        effective_from TEXT NOT NULL, kind TEXT NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL, activated_at BIGINT NOT NULL)`,
+    `CREATE TABLE mapping_defects (seq ${id}, mapping_version TEXT NOT NULL, code TEXT NOT NULL, report_id TEXT NOT NULL,
+       revision INTEGER NOT NULL, occurred_at BIGINT NOT NULL)`,
     `ALTER TABLE api_keys ADD COLUMN roles TEXT NOT NULL DEFAULT '[]'`,
     `CREATE INDEX revisions_quarantine_reason ON revisions (state, reason_code)`,
   ];
