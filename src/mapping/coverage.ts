@@ -46,7 +46,7 @@ export interface CoverageAnalysis {
   readonly overlaps: readonly { readonly first: Rule; readonly second: Rule; readonly items: ItemSet }[];
   /** Items no row of either layer matches, as disjoint item sets. */
   readonly gaps: readonly ItemSet[];
-  /** More gaps were found than are kept (GAPS_KEPT); they were counted, not merged. */
+  /** More gaps (or overlaps) were found than are kept (GAPS_KEPT, OVERLAPS_KEPT); they were counted, not listed. */
   readonly gapsOmitted: number;
   /** False when the work limit stopped the search: what was found is real, but there may be more. */
   readonly complete: boolean;
@@ -71,6 +71,8 @@ export interface CoverageInput {
  */
 export const COVERAGE_WORK_LIMIT = 50_000_000;
 const GAPS_KEPT = 20_000;
+/** Overlapping pairs kept; past this the search stops (a table of thousands of identical rows must not take minutes and gigabytes to refuse). */
+const OVERLAPS_KEPT = 1_000;
 
 /**
  * The overlaps among the rows of the reported set, and the gaps of the entity's and the group's
@@ -126,7 +128,7 @@ export function analyzeCoverage(checked: readonly Rule[], other: readonly Rule[]
     overlaps: [...search.overlaps].sort((a, b) => a.second - b.second || a.first - b.first).map((o) => ({ first: rows[o.first], second: rows[o.second], items: itemsOf(o.path) })),
     gaps: mergeGaps(search.gaps, branching).map(itemsOf),
     gapsOmitted: search.gapsOmitted,
-    complete: !search.stopped,
+    complete: !search.stopped || search.overlaps.length >= OVERLAPS_KEPT,
   };
 }
 
@@ -251,6 +253,13 @@ function recordPairs(search: Search, rows: Uint32Array): void {
   const members = membersOf(rows, search.checkedMask);
   for (let a = 0; a < members.length; a++) {
     for (let b = a + 1; b < members.length; b++) {
+      search.work++;
+      if (search.overlaps.length >= OVERLAPS_KEPT) {
+        // Enough to refuse the table: the rest are counted as "very many more", not listed.
+        search.gapsOmitted++;
+        search.stopped = true;
+        return;
+      }
       const [first, second] = [members[a], members[b]];
       if (hasBit(search.reported[first], second)) continue;
       setBit(search.reported[first], second);

@@ -107,17 +107,10 @@ export function hasExpressions(plans: readonly LinePlan[]): boolean {
 }
 
 /**
- * Evaluates one expression. The evaluation limit on time is wall time, which a busy machine or a
- * long garbage-collection pause can use up for an expression that needs microseconds; a report must
- * not be refused for that, so an evaluation stopped by the time limit is tried once more (a runaway
- * expression is stopped again and refused).
+ * Evaluates one expression. A stop by the time limit is already tried a second time by the compiled
+ * expression (expressions.ts), so a runaway expression costs two limits, not four.
  */
 async function evaluate(job: ExpressionJob): Promise<Outcome> {
-  try {
-    return { ok: true, value: await job.expression.evaluate(job.input) };
-  } catch (error) {
-    if (!(error instanceof ExpressionError && error.limit === 'time')) return failed(error);
-  }
   try {
     return { ok: true, value: await job.expression.evaluate(job.input) };
   } catch (error) {

@@ -131,6 +131,7 @@ const FORBIDDEN_FUNCTIONS: ReadonlyMap<string, string> = new Map([
   ['now', 'a replay must code a report the same way as the first run; use report.approvedAt or report.postingDate'],
   ['millis', 'a replay must code a report the same way as the first run; use report.approvedAt or report.postingDate'],
   ['random', 'a replay must code a report the same way as the first run'],
+  ['shuffle', 'it orders at random: a replay must code a report the same way as the first run'],
   ['eval', 'it would run text from a report as an expression'],
 ]);
 

@@ -70,8 +70,16 @@ export function parseRuleFile(input: { text: string; file: string; format: 'yaml
   }
 }
 
+/** Problems listed at most: a broken 2 MB file must not answer with a list of hundreds of thousands. */
+const PROBLEMS_MAX = 200;
+
 function refuse(problems: RuleProblem[]): ParseRuleFileResult {
-  return { ok: false, problems: problems.sort((a, b) => a.line - b.line || a.column - b.column) };
+  const sorted = problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  if (sorted.length <= PROBLEMS_MAX) return { ok: false, problems: sorted };
+  const listed = sorted.slice(0, PROBLEMS_MAX);
+  const last = listed[listed.length - 1];
+  listed.push({ file: last.file, line: last.line, column: last.column, code: last.code, message: `… and ${sorted.length - PROBLEMS_MAX} more problems after this one: fix the ones listed and check again.` });
+  return { ok: false, problems: listed };
 }
 
 function limitProblem(file: string, message: string): RuleProblem {

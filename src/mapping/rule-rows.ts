@@ -38,10 +38,25 @@ export function compileRows(rows: readonly RawRow[], ctx: RowContext): { rules: 
       if (first) ctx.problems.push({ ...row.id!.at, code: 'duplicate_id', message: `Rule id ${id} is already used on line ${first.line}: give each rule its own id.` });
       else firstById.set(id, row.id!.at);
     }
-    if (rule) for (const column of rule.when.keys()) columns.add(column);
+    if (rule) for (const column of rule.when.keys()) addColumn(columns, column, row.at, ctx);
     if (rule) rules.push(rule);
   }
   return { rules, columns: [...columns], documentRows };
+}
+
+/**
+ * A report carries at most 20 custom fields, so a table needs no more `cf.` columns than that; more
+ * would only make the overlap and gap check search a space no report can fill.
+ */
+const CUSTOM_FIELD_COLUMNS_MAX = 20;
+
+function addColumn(columns: Set<MatchColumn>, column: MatchColumn, at: SourcePos, ctx: RowContext): void {
+  if (columns.has(column)) return;
+  if (column.startsWith('cf.') && [...columns].filter((c) => c.startsWith('cf.')).length >= CUSTOM_FIELD_COLUMNS_MAX) {
+    ctx.problems.push({ ...at, code: 'field', message: `Column ${column} would be custom-field column number ${CUSTOM_FIELD_COLUMNS_MAX + 1}; a report carries at most ${CUSTOM_FIELD_COLUMNS_MAX} custom fields, so match on at most ${CUSTOM_FIELD_COLUMNS_MAX} of them.` });
+    return;
+  }
+  columns.add(column);
 }
 
 function compileRow(row: RawRow, ctx: RowContext): { rule?: Rule; document: DocumentRow } {
