@@ -284,3 +284,8 @@ function percentToBasisPoints(percent: string): number {
   if (i + 2 < percent.length) bp += percent.charCodeAt(i + 2) - 48;
   return bp;
 }
+
+/** The date a report is booked on, and the date its rule sets and GL accounts are taken as of: its approval date. */
+export function postingDateOf(report: Pick<ExpenseReport, 'approvedAt'>): string {
+  return report.approvedAt.slice(0, 10);
+}

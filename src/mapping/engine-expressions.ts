@@ -3,6 +3,8 @@
  * part, cost center, project, memo), evaluates them one at a time in item order, and checks each
  * result and stores it in the line plan, or refuses it.
  */
+import { postingDateOf } from '../domain/report.ts';
+import { CODE_PATTERN } from './expressions.ts';
 import { allocate } from '../domain/money.ts';
 import { ExpressionError } from './expressions.ts';
 import type { CompiledExpression, ExpressionInput } from './rule-set.ts';
@@ -21,7 +23,6 @@ interface ExpressionJob {
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly detail: string };
 
-const CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 const MEMO_MAX_CHARS = 200;
 const EMPTY_FIELDS: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -36,7 +37,7 @@ function reportInputOf(ctx: MapContext): ExpressionInput['report'] {
     currency: r.currency,
     ...(r.title !== undefined && { title: r.title }),
     approvedAt: r.approvedAt,
-    postingDate: r.approvedAt.slice(0, 10),
+    postingDate: postingDateOf(r),
     customFields: r.customFields ?? EMPTY_FIELDS,
   };
   return ctx.reportInput;
@@ -148,7 +149,7 @@ function applyOutcome(ctx: MapContext, job: ExpressionJob, outcome: Outcome): Fa
     case 'costCenter':
     case 'project': {
       if (value === null || value === undefined) job.item[job.field] = undefined;
-      else if (typeof value === 'string' && CODE.test(value)) job.item[job.field] = value;
+      else if (typeof value === 'string' && CODE_PATTERN.test(value)) job.item[job.field] = value;
       else return refuseResult(ctx, job, value, `expected a ${job.field === 'costCenter' ? 'cost center' : 'project'} code (a letter or digit, then up to 39 of letters, digits, _ . -) or null for none`);
       return undefined;
     }

@@ -29,7 +29,7 @@
  * (`GROUP@2#settings.credit.company_card`, `GROUP@2#settings.roundingAccount`); credit lines are
  * one per account, and name the setting of the first payment type that used it.
  */
-import type { ExpenseReport } from '../domain/report.ts';
+import { postingDateOf, type ExpenseReport } from '../domain/report.ts';
 import type { JournalEntry, JournalLine } from '../domain/journal.ts';
 import { resolvedRef, type ResolvedRules, type RuleMapResult, type TaxLookup } from './rule-set.ts';
 import { creditAccountOf, creditSetting, roundingSetting } from './engine-match.ts';
@@ -156,7 +156,7 @@ function checkTotal(ctx: MapContext, entries: Entry[], grossTotal: number, conve
  */
 export async function mapWithRules(rules: ResolvedRules, report: ExpenseReport, tax: TaxLookup): Promise<RuleMapResult> {
   const ctx: MapContext = { rules, report, tax, version: resolvedRef(rules), credits: new Map() };
-  const postingDate = report.approvedAt.slice(0, 10);
+  const postingDate = postingDateOf(report);
   if (!rules.own && !rules.group) return fail(ctx, 'MAP_NO_RULE_SET', { entity: report.entity, date: postingDate });
   const plans: LinePlan[] = [];
   const conversions: JournalEntry['conversions'][number][] = [];

@@ -7,7 +7,7 @@
  * names only accounts and dimensions that exist and are postable, and has no overlaps and no gaps.
  */
 import type { JournalEntry } from '../domain/journal.ts';
-import type { ExpenseReport } from '../domain/report.ts';
+import { postingDateOf, type ExpenseReport } from '../domain/report.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import type { ReferenceData } from '../masterdata/md-index.ts';
 import { isCalendarDate, OPEN_FROM } from '../masterdata/records.ts';
@@ -19,7 +19,6 @@ import { checkReferences } from './check-references.ts';
 import { checkCoverage, type CoverageDomains } from './coverage.ts';
 import { dryRun, type DryRunResult } from './dry-run.ts';
 import type { MappingService } from './mapping-service.ts';
-import { postingDateOf } from './mapping-service.ts';
 import { countDefects, insertActivation, insertVersion, listVersions, lockMapping, nextVersion, readVersion, setVersionState, type VersionRow } from './mapping-store.ts';
 import { replayMappingQuarantines, type Replayed } from './replay.ts';
 import { diffRuleSets, renderDiff, type RuleSetDiff } from './rule-diff.ts';

@@ -2,7 +2,7 @@
  * What the pipeline and the validation API call to code a report: the rule sets in force on the
  * report's posting date (its approval date), applied by the engine, with tax facts from master data.
  */
-import type { ExpenseReport } from '../domain/report.ts';
+import { postingDateOf, type ExpenseReport } from '../domain/report.ts';
 import type { ReferenceData } from '../masterdata/md-index.ts';
 import { percentToBp } from '../masterdata/records.ts';
 import type { Db, Tx } from '../store/db.ts';
@@ -27,10 +27,6 @@ export interface MappingService {
   stop(): void;
 }
 
-/** The posting date a report is coded for: rule sets are effective-dated on it. */
-export function postingDateOf(report: ExpenseReport): string {
-  return report.approvedAt.slice(0, 10);
-}
 
 /**
  * Tax facts on a date: the rate from master data, and the reclaimable share from the tax code's

@@ -2,6 +2,7 @@
  * Compiles raw rows (from either format) into Rule objects and the document rows of a rule set,
  * reporting every problem in a cell with its position.
  */
+import { percentToBp } from '../masterdata/records.ts';
 import type { Condition, MatchColumn, OutputField, Rule, RuleProblem, RuleSetDocument, SourcePos, TaxHandling, ValueSource } from './rule-set.ts';
 import { CODE_PATTERN, compileCondition, compileExpression, isCompiledExpression, type ExpressionCache, type Locate } from './expressions.ts';
 import type { Cell, RawRow } from './rule-cells.ts';
@@ -165,9 +166,8 @@ function taxHandling(cell: Cell | undefined, ctx: RowContext): TaxHandling | und
   const text = cell?.text.toLowerCase() ?? 'none';
   if (text === 'none') return { kind: 'none' };
   if (text === 'reclaim') return { kind: 'reclaim' };
-  const share = /^(\d{1,3})(?:\.(\d{1,2}))?\s*%$/.exec(text);
-  // Integer arithmetic on the digits: 12.5% is 12 * 100 + 50 basis points.
-  const bp = share ? Number(share[1]) * 100 + Number((share[2] ?? '').padEnd(2, '0')) : undefined;
+  const share = /^(\d{1,3}(?:\.\d{1,2})?)\s*%$/.exec(text);
+  const bp = share ? percentToBp(share[1]) : undefined;
   if (bp !== undefined && bp <= 10_000) return { kind: 'share', bp };
   const why = bp === undefined ? 'is not valid' : 'is more than 100%';
   ctx.problems.push({ ...cell!.at, code: 'field', message: `tax "${cell!.text}" ${why}: write none, reclaim, or a share from 0% to 100% with at most two decimals, e.g. 70% or 12.5%.` });

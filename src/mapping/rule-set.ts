@@ -60,8 +60,6 @@ export const MATCH_COLUMNS = ['category', 'paymentType', 'costCenter', 'project'
 export type FixedMatchColumn = (typeof MATCH_COLUMNS)[number];
 export type MatchColumn = FixedMatchColumn | `cf.${string}`;
 
-/** Columns whose values come from a finite, known domain: these alone may use glob patterns. */
-export const FINITE_COLUMNS: readonly FixedMatchColumn[] = ['category', 'paymentType', 'costCenter', 'project', 'taxCode', 'personal'];
 
 /**
  * A compiled match condition. Source syntax: empty or `*` = any value (also absent); `a|b|c` = one

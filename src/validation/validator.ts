@@ -13,7 +13,7 @@
 import { Type, type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { DomainError } from '../domain/domain-error.ts';
-import { LineInputSchema, normalizeReport, ReportInputSchema, type ExpenseReport, type ReportInput } from '../domain/report.ts';
+import { LineInputSchema, normalizeReport, postingDateOf, ReportInputSchema, type ExpenseReport, type ReportInput } from '../domain/report.ts';
 import { AppError, formatErrorMessage } from '../errors.ts';
 import type { MappingService } from '../mapping/mapping-service.ts';
 import type { ReferenceData } from '../masterdata/md-index.ts';
@@ -88,7 +88,7 @@ export function createValidator(options: ValidatorOptions): Validator {
       const entityKnown = reference.entity(report.entity) !== undefined;
       const findings = validateMasterData(report, reference, entityKnown ? mapping.accountsUsed(report) : []);
       if (entityKnown && mapping.versionFor(report) === 'none') {
-        findings.push(finding('MAP_NO_RULE_SET', 'error', { entity: report.entity, date: report.approvedAt.slice(0, 10) }, 'entity'));
+        findings.push(finding('MAP_NO_RULE_SET', 'error', { entity: report.entity, date: postingDateOf(report) }, 'entity'));
       }
       if (entityKnown && unconverted) {
         for (const i of unconverted) {
