@@ -5,7 +5,7 @@
  *   npm run bench                      2000 reports (and 2000 pg-boss jobs)
  *   npm run bench -- --reports 5000    or BENCH_REPORTS=5000
  *   npm run bench -- --no-half-load    skip the lag run at half of peak load
- *   npm run bench -- --only validate   only the benches whose name starts with it (pipeline, validate, mapping)
+ *   npm run bench -- --only validate   only the benches whose name starts with it (pipeline, validate, mapping, reconcile)
  *   BENCH_VALIDATE_SECONDS=10          measured seconds per server of validate.api (after a 3 s warm-up)
  *   BENCH_MAPPING_SECONDS=3            measured seconds of mapping.per_report (after a 1 s warm-up)
  *
@@ -18,6 +18,7 @@ import pg from 'pg';
 import type { PgBossResult, PipelineResult, PipelineTask } from './child.ts';
 import { mappingFigures, measureMappingInChild } from './mapping.ts';
 import { emit, note, round, runScript, withBaseline, type Figure } from './output.ts';
+import { benchReconcile } from './reconcile.ts';
 import type { StoreKind } from './pipeline.ts';
 import { benchValidateApi, validateApiOptions } from './validate-api.ts';
 
@@ -32,7 +33,7 @@ interface Options {
   readonly reports: number;
   readonly halfLoadSeconds: number;
   readonly databaseUrl: string;
-  /** Run only the benches whose name starts with this (`pipeline`, `validate`, `mapping`); all when empty. */
+  /** Run only the benches whose name starts with this (`pipeline`, `validate`, `mapping`, `reconcile`); all when empty. */
   readonly only: string;
   readonly mappingSeconds: number;
 }
@@ -191,6 +192,9 @@ async function main(): Promise<void> {
   }
   if ('mapping.per_report'.startsWith(options.only)) {
     for (const figure of await benchMapping(options, sqliteReportsPerS)) emit(figure);
+  }
+  if ('reconcile.1m'.startsWith(options.only)) {
+    for (const figure of await benchReconcile()) emit(figure);
   }
   note(`done in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
