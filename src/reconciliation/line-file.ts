@@ -48,8 +48,13 @@ const CHUNK_BYTES = 1 << 16;
 const MINOR_INTEGER = /^-?\d{1,15}$/;
 /** A comma, a double quote or a control character. */
 const NOT_A_CODE = /[,"\x00-\x1f\x7f]/;
-/** A double quote or a control character other than the `\r` of a `\r\n` line end (checked per raw line). */
-const BAD_RAW = /["\x00-\x08\x0a-\x0c\x0e-\x1f\x7f]/;
+/**
+ * A double quote or a control character (a tab too: the partition files are tab-separated) other
+ * than the `\r` of a `\r\n` line end (checked per raw line).
+ */
+const BAD_RAW = /["\x00-\x0c\x0e-\x1f\x7f]/;
+/** BAD_RAW less the `\n`: tried on a whole chunk of lines first, one test instead of a thousand. */
+const BAD_RAW_IN_CHUNK = /["\x00-\x09\x0b\x0c\x0e-\x1f\x7f]/;
 
 interface Problem {
   readonly column: string;
@@ -112,7 +117,7 @@ function parseAmountField(value: string, currency: string, decimal: boolean): nu
   }
 }
 
-interface Header {
+export interface Header {
   readonly count: number;
   readonly index: Readonly<Record<string, number>>;
   readonly names: readonly string[];
@@ -133,11 +138,14 @@ function parseHeader(raw: string, path: string, side: Side): Header {
   return { count: names.length, index, names, decimal: 'amount' in index };
 }
 
-/** One data line of a file into a ReconLine, or a ReconciliationInputError. No closures here: tsx keeps names, which costs a call per closure made. */
-function parseRow(raw: string, lineNo: number, header: Header, path: string, side: Side): ReconLine {
+/**
+ * One data line of a file into a ReconLine, or a ReconciliationInputError. `clean`: its chunk passed
+ * BAD_RAW_IN_CHUNK. No closures here: tsx keeps names, which costs a call per closure made.
+ */
+function parseRow(raw: string, lineNo: number, header: Header, path: string, side: Side, clean: boolean): ReconLine {
   const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
   if (text === '') throw new ReconciliationInputError(path, lineNo, '-', 'the line is empty');
-  if (BAD_RAW.test(text)) throw new ReconciliationInputError(path, lineNo, '-', 'the line holds a double quote or a control character; fields are codes and are never quoted');
+  if (!clean && BAD_RAW.test(text)) throw new ReconciliationInputError(path, lineNo, '-', 'the line holds a double quote or a control character; fields are codes and are never quoted');
   const fields = text.split(',');
   if (fields.length !== header.count) {
     // Too few: the first column missing; too many: no column to name.
@@ -160,26 +168,39 @@ function parseRow(raw: string, lineNo: number, header: Header, path: string, sid
   return { key, entity, currency, period, account, amountMinor, status, document };
 }
 
-async function* readBatches(path: string, side: Side): AsyncGenerator<readonly ReconLine[]> {
+/**
+ * Bytes `start` to `end` of a file (`start` 0 or just after a `\n`, `end` the file's size or just
+ * after a `\n`). A range from 0 reads the header; a later one is given it, and numbers its lines
+ * from 1 at `start` (the caller adds the lines before `start` to an error's line number).
+ */
+export interface LineRange {
+  readonly start: number;
+  readonly end: number;
+  readonly header?: Header;
+}
+
+async function* readBatches(path: string, side: Side, range: LineRange): AsyncGenerator<readonly ReconLine[]> {
   const file = await open(path, 'r');
   try {
     const decoder = new StringDecoder('utf8');
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     let rest = '';
-    let header: Header | undefined;
+    let header = range.start === 0 ? undefined : range.header;
     let lineNo = 0;
-    for (;;) {
-      const { bytesRead } = await file.read(buffer, 0, CHUNK_BYTES, null);
+    for (let position = range.start; ; ) {
+      const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK_BYTES, Math.max(0, range.end - position)), position);
+      position += bytesRead;
       const text = bytesRead === 0 ? rest + decoder.end() : rest + decoder.write(buffer.subarray(0, bytesRead));
       const rows = text.split('\n');
       // Without more bytes the last piece is a whole line (or the empty rest after the final \n).
       rest = bytesRead === 0 ? '' : (rows.pop() ?? '');
       if (bytesRead === 0 && rows[rows.length - 1] === '') rows.pop();
+      const clean = !BAD_RAW_IN_CHUNK.test(text);
       const batch: ReconLine[] = [];
       for (const row of rows) {
         lineNo++;
         if (header === undefined) header = parseHeader(row, path, side);
-        else batch.push(parseRow(row, lineNo, header, path, side));
+        else batch.push(parseRow(row, lineNo, header, path, side, clean));
       }
       if (batch.length > 0) yield batch;
       if (bytesRead === 0) break;
@@ -192,7 +213,33 @@ async function* readBatches(path: string, side: Side): AsyncGenerator<readonly R
 
 /** A side's CSV file as a LineSource; lines are read and checked as the engine pulls them. */
 export function readLineFile(path: string, side: Side): LineSource {
-  return { name: path, side, batches: readBatches(path, side), checked: true };
+  return { name: path, side, batches: readBatches(path, side, { start: 0, end: Infinity }), checked: true };
+}
+
+/** Part of a side's CSV file as a LineSource (engine workers read a file in ranges). */
+export function readLineRange(path: string, side: Side, range: LineRange): LineSource {
+  return { name: path, side, batches: readBatches(path, side, range), checked: true };
+}
+
+/** The header of a side's CSV file, and the offset of its second line; refused like readLineFile refuses it. */
+export async function readHeader(path: string, side: Side): Promise<{ readonly header: Header; readonly end: number }> {
+  const file = await open(path, 'r');
+  try {
+    let raw = Buffer.alloc(0);
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+      const { bytesRead } = await file.read(buffer, 0, CHUNK_BYTES, raw.length);
+      raw = Buffer.concat([raw, buffer.subarray(0, bytesRead)]);
+      const newline = raw.indexOf(10);
+      if (newline >= 0 || bytesRead === 0) {
+        if (raw.length === 0) throw new ReconciliationInputError(path, 1, '-', 'the file is empty; it needs at least the header line');
+        const end = newline >= 0 ? newline + 1 : raw.length;
+        return { header: parseHeader(raw.subarray(0, newline >= 0 ? newline : raw.length).toString('utf8'), path, side), end };
+      }
+    }
+  } finally {
+    await file.close();
+  }
 }
 
 /** Lines held in memory (tests, small read-backs) as a LineSource; the engine checks each line. */

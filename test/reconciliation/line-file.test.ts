@@ -70,6 +70,7 @@ describe('readLineFile', () => {
   test("refuses a status of another side's", () => refused('platform', `${HEADER}\n${row({ status: 'confirmed' })}\n`, { line: 2, column: 'status', detail: /approved, recalled/ }));
   test('refuses a status on the ERP side', () => refused('erp', `${HEADER}\n${row({ status: 'posted' })}\n`, { line: 2, column: 'status', detail: /empty on the ERP side/ }));
   test('refuses a quoted field', () => refused('platform', `${HEADER}\n${row({ key: '"K1"' })}\n`, { line: 2, column: '-', detail: /double quote/ }));
+  test('refuses a tab inside a field (the partition files are tab-separated)', () => refused('platform', `${HEADER}\n${row({ key: 'K\t1' })}\n`, { line: 2, column: '-', detail: /control character/ }));
   test('refuses an empty line in the middle', () => refused('platform', `${HEADER}\n${row({})}\n\n${row({})}\n`, { line: 3, column: '-', detail: /empty/ }));
   test('refuses an unknown column', () => refused('erp', 'key,entity,currency,period,account,amount,memo\n', { line: 1, column: 'memo', detail: /unknown column/ }));
   test('refuses a header without an amount', () => refused('erp', 'key,entity,currency,period,account\n', { line: 1, column: 'amount', detail: /exactly one of amount/ }));
