@@ -33,6 +33,7 @@ export const ERRORS = {
   REPORT_SOURCE_CONFLICT: { status: 409, retryable: false, message: 'Report {reportId} already belongs to source {existingSource}; source {source} cannot change it. Report ids must be unique across sources.' },
   REVISION_CONFLICT: { status: 409, retryable: false, message: 'Report {reportId} revision {revision} was already received with different content. Send a change as a new revision (revision {nextRevision}).' },
   REPORT_NOT_FOUND: { status: 404, retryable: false, message: 'No report with id {reportId}. Check the id; reports appear here once their first event is accepted.' },
+  EXCEPTION_NOT_FOUND: { status: 404, retryable: false, message: 'No quarantined item with id {id}. Ids look like revision:<reportId>:<revision> or posting:<id>; list the open ones with GET /v1/exceptions?view=items (an item leaves the queue once it is replayed or superseded).' },
   ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No route {method} {url}. See /openapi.json for the routes this server offers.' },
   INTERNAL: { status: 500, retryable: true, message: 'Internal error; the details are in the server log under correlation id {correlationId}.' },
 

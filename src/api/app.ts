@@ -20,6 +20,7 @@ import type { Governance } from '../mapping/governance.ts';
 import type { MappingService } from '../mapping/mapping-service.ts';
 import { registerMappingRoutes } from './mapping-routes.ts';
 import { registerMasterDataRoutes } from './master-data-routes.ts';
+import { registerExceptionRoutes } from './exceptions-routes.ts';
 import type { MasterDataHub } from '../masterdata/hub.ts';
 import type { SyncContext } from '../masterdata/sources.ts';
 
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerValidateRoutes(app, deps);
   registerMasterDataRoutes(app, deps);
   registerMappingRoutes(app, deps);
+  registerExceptionRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;
 }

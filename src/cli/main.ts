@@ -204,6 +204,19 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       exitCode = await (await mappingCommand()).runMappingReplayCommand(opts);
     });
   program
+    .command('exceptions')
+    .description('The exception queue: quarantined revisions and postings grouped by cause (count, code, record, entities, oldest age), or one by one')
+    .option('--entity <code>', 'one legal entity')
+    .option('--target <name>', 'one target ERP')
+    .option('--kind <kind>', 'master_data, mapping, report, policy, invalid, auth, conflict, unclassified, retries_exhausted or other')
+    .option('--code <code>', 'one quarantine code, e.g. MD_COST_CENTER_CLOSED')
+    .option('--older-than-hours <n>', 'only items first seen at least this many hours ago')
+    .option('--items', 'one line per item instead of per cause', false)
+    .option('--json', 'print JSON (the answer of GET /v1/exceptions)', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./exceptions-command.ts')).runExceptionsCommand(opts);
+    });
+  program
     .command('drift')
     .description('Master-data drift between the ERP and HR / the expense platform, per entity, with the reports each record blocks')
     .option('--entity <code>', 'one legal entity')

@@ -9,6 +9,7 @@ import { initialSchema } from './migrations/001-initial.ts';
 import { openPostingIndexes } from './migrations/002-open-posting-indexes.ts';
 import { masterDataSchema } from './migrations/003-master-data.ts';
 import { mappingRuleSetsSchema } from './migrations/004-mapping-rule-sets.ts';
+import { quarantineIndex } from './migrations/005-quarantine-index.ts';
 import type { Capabilities } from './capabilities.ts';
 
 interface Migration {
@@ -22,6 +23,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'open-posting-indexes', statements: openPostingIndexes },
   { version: 3, name: 'master-data', statements: masterDataSchema },
   { version: 4, name: 'mapping-rule-sets', statements: mappingRuleSetsSchema },
+  { version: 5, name: 'quarantine-index', statements: quarantineIndex },
 ];
 
 export const KNOWN_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
