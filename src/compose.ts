@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.ts';
 import type { Config } from './config.ts';
 import type { TargetConnector } from './connectors/contract.ts';
+import type { ReplayDeps } from './exceptions/replay.ts';
 import { createGovernance, type Governance } from './mapping/governance.ts';
 import { createMappingService, type MappingService } from './mapping/mapping-service.ts';
 import { createMappingRegistry } from './mapping/registry.ts';
@@ -41,6 +42,8 @@ export interface Hub {
   /** The mapping rule sets in force, and their four-eyes workflow. */
   readonly mapping: MappingService;
   readonly governance: Governance;
+  /** What a replay of the exception queue needs (replayExceptions). */
+  readonly replay: ReplayDeps;
   /** Starts the broker and the lanes (the workers). The API is started by whoever listens. */
   startWorkers(): void;
   stopWorkers(): Promise<void>;
@@ -169,7 +172,9 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     const { reportId, reason } = m.payload as { reportId: string; reason: string | null };
     await recallReport(processDeps, reportId, reason);
   });
-  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, masterData, sync, validator, mapping, governance });
+  const entityTargets = Object.fromEntries(options.company.entities.map((e) => [e.code, e.target]));
+  const replay: ReplayDeps = { store, clock, entityTargets: () => entityTargets, notifyLane: (target) => lanes.get(target)?.notify(), wakeBroker: () => broker.notify() };
+  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, masterData, sync, validator, mapping, governance, replay });
   let workersRunning = false;
   const hub: Hub = {
     store,
@@ -182,6 +187,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     sync,
     mapping,
     governance,
+    replay,
     startWorkers() {
       workersRunning = true;
       masterData.feed.start();

@@ -34,6 +34,11 @@ export const ERRORS = {
   REVISION_CONFLICT: { status: 409, retryable: false, message: 'Report {reportId} revision {revision} was already received with different content. Send a change as a new revision (revision {nextRevision}).' },
   REPORT_NOT_FOUND: { status: 404, retryable: false, message: 'No report with id {reportId}. Check the id; reports appear here once their first event is accepted.' },
   EXCEPTION_NOT_FOUND: { status: 404, retryable: false, message: 'No quarantined item with id {id}. Ids look like revision:<reportId>:<revision> or posting:<id>; list the open ones with GET /v1/exceptions?view=items (an item leaves the queue once it is replayed or superseded).' },
+  REPLAY_SELECTION_INVALID: { status: 400, retryable: false, message: 'Nothing to replay: {detail}. Name the items with ids (from GET /v1/exceptions?view=items) or one cause with group (from GET /v1/exceptions), not both.' },
+  REPLAY_GROUP_EMPTY: { status: 404, retryable: false, message: 'No quarantined item has the cause {group} now; nothing was replayed. List the open causes with GET /v1/exceptions or `finsync exceptions`.' },
+  REPLAY_ROLE_REQUIRED: { status: 403, retryable: false, message: '{actor} may not replay items of entity {entity}: a replay needs the operator or admin role, or controller:{entity}. An admin grants it with `finsync apikey create --name NAME --role operator`.' },
+  REPLAY_CONFLICT: { status: 409, retryable: true, message: 'Item {id} left the exception queue while the replay was being recorded (another replay, or a newer revision); nothing was replayed. List the queue again and retry.' },
+  REPLAY_NOT_FOUND: { status: 404, retryable: false, message: 'No replay with id {id}. List the recent ones with GET /v1/replays.' },
   ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No route {method} {url}. See /openapi.json for the routes this server offers.' },
   INTERNAL: { status: 500, retryable: true, message: 'Internal error; the details are in the server log under correlation id {correlationId}.' },
 

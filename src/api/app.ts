@@ -21,6 +21,8 @@ import type { MappingService } from '../mapping/mapping-service.ts';
 import { registerMappingRoutes } from './mapping-routes.ts';
 import { registerMasterDataRoutes } from './master-data-routes.ts';
 import { registerExceptionRoutes } from './exceptions-routes.ts';
+import { registerReplayRoutes } from './replays-routes.ts';
+import type { ReplayDeps } from '../exceptions/replay.ts';
 import type { MasterDataHub } from '../masterdata/hub.ts';
 import type { SyncContext } from '../masterdata/sources.ts';
 
@@ -39,6 +41,8 @@ export interface AppDeps {
   readonly governance: Governance;
   readonly masterData: MasterDataHub;
   readonly sync: SyncContext;
+  /** Replays of the exception queue (routes under /v1/replays). */
+  readonly replay: ReplayDeps;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -79,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMasterDataRoutes(app, deps);
   registerMappingRoutes(app, deps);
   registerExceptionRoutes(app, deps);
+  registerReplayRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;
 }

@@ -1,6 +1,6 @@
 /**
  * The exception queue (read side): every quarantined revision and posting with its context,
- * grouped by cause by default, and one item by id. Replay is not here yet (see /v1/mapping/replay).
+ * grouped by cause by default, and one item by id. Replay is in replays-routes.ts (POST /v1/replays).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type TSchema } from 'typebox';

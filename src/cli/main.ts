@@ -17,7 +17,7 @@ function collect(value: string, previous: readonly string[]): string[] {
   return [...previous, value];
 }
 
-/** --api-key, falling back to FINSYNC_API_KEY: whom a mapping command acts as. */
+/** --api-key, falling back to FINSYNC_API_KEY: whom a mapping or replay command acts as. */
 function apiKeyOption(): Option {
   return new Option('--api-key <key>', 'act as the holder of this API key (default: FINSYNC_API_KEY)').env('FINSYNC_API_KEY');
 }
@@ -215,6 +215,24 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .option('--json', 'print JSON (the answer of GET /v1/exceptions)', false)
     .action(async (opts) => {
       exitCode = await (await import('./exceptions-command.ts')).runExceptionsCommand(opts);
+    });
+  const replay = program
+    .command('replay')
+    .description('Replay quarantined items after a fix: the items named, or every item of one cause (from `finsync exceptions`); the external key is reused, so nothing posts twice')
+    .option('--id <id>', 'an item id: revision:<reportId>:<revision> or posting:<id> (repeatable)', collect, [])
+    .option('--group <cause>', 'a cause key (`finsync exceptions --json`, groups[].cause): every item of that cause now')
+    .option('--reason <text>', 'why: the fix made (required)')
+    .addOption(apiKeyOption())
+    .option('--json', 'print JSON (the answer of POST /v1/replays)', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./replay-command.ts')).runReplayCommand(opts);
+    });
+  replay
+    .command('show <replayId>')
+    .description('Show a replay: who, when, why, and each item’s outcome now (pending, posted with its recovery time, quarantined again)')
+    .option('--json', 'print JSON (the answer of GET /v1/replays/{id})', false)
+    .action(async (replayId: string, opts) => {
+      exitCode = await (await import('./replay-command.ts')).runReplayShowCommand(replayId, opts);
     });
   program
     .command('drift')

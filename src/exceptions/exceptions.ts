@@ -2,7 +2,7 @@
  * The exception queue, read side: every quarantined item with the context needed to fix it, and
  * the same items grouped by cause. An item is a revision quarantined before any posting existed
  * (validation or mapping), or a quarantined posting (the ERP refused it, or retries ran out).
- * Replay is elsewhere (src/mapping/replay.ts for mapping defects).
+ * Replay is in replay.ts.
  *
  * Reads are bounded: at most `limit` items (10,000 by default and at most), oldest first, with
  * `truncated` set when there were more. Every query goes through an index: revisions and postings

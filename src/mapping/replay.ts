@@ -3,11 +3,11 @@
  * to `received` and is processed again, with the rule sets in force now. The posting key depends
  * only on report, revision and target, so a replay can never create a second ERP document. One
  * transaction: the state changes, the timeline entries and the outbox messages commit together.
+ * Each revision is sent back by requeueRevision, the one implementation the replay of the exception
+ * queue (src/exceptions/replay.ts) uses too.
  */
-import { TOPICS } from '../pipeline/topics.ts';
+import { requeueRevision } from '../exceptions/replay.ts';
 import type { Store } from '../store/db.ts';
-import { appendLog } from '../store/event-log.ts';
-import { enqueueMessage } from '../store/outbox.ts';
 import { quarantinedForMapping } from './mapping-store.ts';
 
 export interface Replayed {
@@ -22,24 +22,8 @@ export async function replayMappingQuarantines(store: Store, now: number, entity
     const done: Replayed[] = [];
     for (const candidate of await quarantinedForMapping(tx, entity, codes)) {
       // Conditional: a revision another replay or a newer revision moved on meanwhile is left alone.
-      const updated = await tx
-        .updateTable('revisions')
-        .set({ state: 'received', reason_code: null, reason_detail: null, updated_at: now })
-        .where('report_id', '=', candidate.reportId)
-        .where('revision', '=', candidate.revision)
-        .where('state', '=', 'quarantined')
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) !== 1) continue;
-      await appendLog(tx, now, [
-        {
-          correlationId: candidate.correlationId,
-          reportId: candidate.reportId,
-          revision: candidate.revision,
-          kind: 'revision.replayed',
-          payload: { by: why.by, reason: why.reason, previousCode: candidate.reasonCode, previousMappingVersion: candidate.mappingVersion },
-        },
-      ]);
-      await enqueueMessage(tx, now, TOPICS.processRevision, candidate.reportId, { reportId: candidate.reportId, revision: candidate.revision });
+      const payload = { by: why.by, reason: why.reason, previousCode: candidate.reasonCode, previousMappingVersion: candidate.mappingVersion };
+      if (!(await requeueRevision(tx, now, candidate, payload))) continue;
       done.push({ reportId: candidate.reportId, revision: candidate.revision, previousCode: candidate.reasonCode, previousVersion: candidate.mappingVersion });
     }
     return done;

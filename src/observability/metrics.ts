@@ -20,6 +20,7 @@ export interface Metrics {
   readonly revisionsResumed: Counter;
   readonly mappingDefects: Counter<'entity' | 'version' | 'code'>;
   readonly revisionsReplayed: Counter<'entity'>;
+  readonly recoverySeconds: Histogram<'entity'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -52,5 +53,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers,
     }),
     revisionsReplayed: new Counter({ name: 'finsync_revisions_replayed_total', help: 'Quarantined report revisions run again after a mapping fix, by entity.', labelNames: ['entity'], registers }),
+    recoverySeconds: new Histogram({
+      name: 'finsync_recovery_seconds',
+      help: 'Recovery time of replayed items: from the first quarantine of a report revision to its posting after a replay, by entity.',
+      labelNames: ['entity'],
+      buckets: [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86_400, 3 * 86_400, 7 * 86_400, 30 * 86_400],
+      registers,
+    }),
   };
 }

@@ -9,6 +9,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { Store, Tx } from '../store/db.ts';
 import { appendLog } from '../store/event-log.ts';
 import { recordAttempts, type AttemptRecord, type PostingRow } from '../store/postings.ts';
+import { markRecovered } from '../store/replays.ts';
 import type { Clock } from './clock.ts';
 
 export type PostingEnd =
@@ -33,6 +34,8 @@ interface FinishDeps {
 export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: PostingEnd, attempts: readonly AttemptRecord[] = []): Promise<FinishedPosting | undefined> {
   const now = deps.clock.now();
   const log = { correlationId: posting.correlation_id, reportId: posting.report_id, revision: posting.revision };
+  /** Set when this posting ends a replay's wait: the revision was quarantined, replayed, and is posted now. */
+  let recovered: { entity: string; quarantinedAt: number } | undefined;
   const applied = await deps.store.db.transaction().execute(async (tx) => {
     const recorded = await recordEnd(tx);
     if (recorded) await recordAttempts(tx, posting.id, attempts);
@@ -75,6 +78,7 @@ export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: 
         const entries = [{ ...log, kind: `${posting.kind === 'journal' ? 'posting' : 'reversal'}.posted`, payload: { externalKey: posting.external_key, documentId: end.documentId, target: posting.target, lagMs: now - posting.approved_at } }];
         if (end.foundOnLookup) entries.push({ ...log, kind: 'posting.found-on-lookup', payload: { externalKey: posting.external_key, documentId: end.documentId, target: posting.target, lagMs: 0 } });
         await appendLog(tx, now, entries);
+        recovered = await markRecovered(tx, posting.report_id, posting.revision, now);
         return true;
       }
     }
@@ -84,6 +88,7 @@ export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: 
     return undefined;
   }
   recordMetrics(deps.metrics, posting, end, now);
+  if (recovered) deps.metrics.recoverySeconds.observe({ entity: recovered.entity }, Math.max(0, now - recovered.quarantinedAt) / 1000);
   deps.logger.info({ correlationId: posting.correlation_id, reportId: posting.report_id, revision: posting.revision, target: posting.target, externalKey: posting.external_key, end: end.kind, ...(end.kind === 'quarantined' && { code: end.code }) }, `posting ${end.kind}`);
   return { posting, end, ...(end.kind === 'posted' && { lagMs: now - posting.approved_at }) };
 }

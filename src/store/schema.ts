@@ -203,6 +203,31 @@ export interface MappingDefectsTable {
   occurred_at: number;
 }
 
+export interface ReplaysTable {
+  id: string;
+  /** The API key holder's name. */
+  actor: string;
+  reason: string;
+  created_at: number;
+  /** JSON: `{ "ids": [...] }` or `{ "group": "<cause>" }`, as asked. */
+  selection: string;
+}
+
+export interface ReplayItemsTable {
+  replay_id: string;
+  /** The exception item id: `revision:<reportId>:<revision>` or `posting:<id>`. */
+  item_id: string;
+  stage: 'revision' | 'posting' | 'reversal';
+  report_id: string;
+  revision: number;
+  posting_id: number | null;
+  previous_code: string;
+  /** When the item was first quarantined (its firstSeen). */
+  quarantined_at: number;
+  /** When its report revision was posted after the replay; null while it is not. */
+  recovered_at: number | null;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   api_keys: ApiKeysTable;
@@ -219,4 +244,6 @@ export interface Database {
   mapping_versions: MappingVersionsTable;
   mapping_activations: MappingActivationsTable;
   mapping_defects: MappingDefectsTable;
+  replays: ReplaysTable;
+  replay_items: ReplayItemsTable;
 }
