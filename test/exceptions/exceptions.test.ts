@@ -1,57 +1,15 @@
 // Proves the exception queue's read side on SQLite and PostgreSQL through the running pipeline: reports quarantined for a closed cost center, a terminated employee and a department the ERP refuses are listed with their context (code, kind, offending record, entity, target, attempts, first and last seen, the ERP's raw answer), grouped one group per cause with the right member count, filtered by entity, target, kind, code and age, and answered alike by GET /v1/exceptions (groups and items, one item by id, 404 and 400 for bad requests, 401 without a key) and `finsync exceptions`; and that the pure kind table and cause keys hold for odd input.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { generateReports, toCloudEvent } from '../../src/demo/expense-platform.ts';
+import { toCloudEvent } from '../../src/demo/expense-platform.ts';
 import { postingKey } from '../../src/domain/keys.ts';
-import type { ReportInput } from '../../src/domain/report.ts';
 import { causeKey, codesOfKind, kindOfCode, recordFromErpField } from '../../src/exceptions/exception-causes.ts';
 import { getException, groupExceptions, listExceptions, parseExceptionId, type ExceptionItem } from '../../src/exceptions/exceptions.ts';
+import { CLOSED_CENTER, LEAVER, REFUSED_CENTER, REFUSED_DEPARTMENT, de01Report, runFinsync, storeEnv } from '../support/exception-fixtures.ts';
 import { startHarness, type Harness } from '../support/hub-harness.ts';
-import { POSTGRES_URL, storeKinds } from '../support/stores.ts';
+import { storeKinds } from '../support/stores.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/finsync.js', import.meta.url));
 const ENTITY_TARGETS = { US01: 'netsuite', DE01: 'netsuite', JP01: 'netsuite' };
-
-/** Distinct DE01 reports (distinct amounts and merchants, so no duplicate is suspected between them). */
-const DE01_REPORTS = generateReports({ count: 120, seed: 61, invalidShare: 0 }).filter((r) => r.entity === 'DE01');
-
-/** The n-th DE01 report for one employee, every line on one date and allocated whole to one cost center. */
-function de01Report(n: number, employeeId: string, costCenter: string, date: string): ReportInput {
-  const base = DE01_REPORTS[n];
-  assert.ok(base, `the generator made at least ${n + 1} DE01 reports`);
-  return { ...base, employeeId, lines: base.lines.map((l) => ({ ...l, date, allocations: [{ costCenter, percent: '100' }] })) };
-}
-
-/** DE4180 is closed since 2026-03-31; DE01-E0040 left on 2026-06-30; department 2001 is DE4110 in NetSuite. */
-const CLOSED_CENTER = 'DE4180';
-const LEAVER = 'DE01-E0040';
-const REFUSED_CENTER = 'DE4110';
-const REFUSED_DEPARTMENT = '2001';
-
-function runFinsync(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL' && !name.startsWith('FINSYNC_') && !name.startsWith('NODE_TEST')));
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** The CLI's store settings for the harness's store: its SQLite file, or its PostgreSQL schema. */
-function storeEnv(h: Harness): Record<string, string> {
-  const schema = /\(schema (\w+)\)$/.exec(h.hub.store.location)?.[1];
-  return schema ? { DATABASE_URL: POSTGRES_URL, FINSYNC_DATABASE_SCHEMA: schema, FINSYNC_LOG_LEVEL: 'silent' } : { FINSYNC_SQLITE_FILE: h.hub.store.location, FINSYNC_LOG_LEVEL: 'silent' };
-}
 
 for (const store of await storeKinds()) {
   describe(`exception queue on ${store.kind}`, { skip: store.skip }, () => {

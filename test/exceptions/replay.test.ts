@@ -1,55 +1,16 @@
 // Proves the replay of the exception queue on SQLite and PostgreSQL through the running pipeline: postings the ERP refused are replayed by cause group after the fix and posted exactly once under their unchanged external key, with the replay recorded (who, why, outcome posted, recovery time), `posting.replayed` in the timeline and finsync_recovery_seconds observed; a revision quarantined for an inactive employee is replayed through `finsync replay` after the ERP and a sync reactivate the employee, and posts; a replay whose item fails again ends `quarantined` with the item back in the queue and the lane's claim count reset; controllers of another entity and keys without a role are refused (403) while operators may; and unknown, non-quarantined or empty selections are refused with their codes and change nothing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { generateReports, toCloudEvent } from '../../src/demo/expense-platform.ts';
+import { toCloudEvent } from '../../src/demo/expense-platform.ts';
 import { SAMPLE_COMPANY } from '../../src/demo/sample-company.ts';
 import { postingKey } from '../../src/domain/keys.ts';
-import type { ReportInput } from '../../src/domain/report.ts';
 import { AppError } from '../../src/errors.ts';
 import { getException, groupExceptions, listExceptions } from '../../src/exceptions/exceptions.ts';
 import { getReplay, recentReplays, replayExceptions } from '../../src/exceptions/replay.ts';
 import { createApiKey, type Principal } from '../../src/store/api-keys.ts';
+import { LEAVER, REFUSED_CENTER, REFUSED_DEPARTMENT, de01Report, runFinsync, storeEnv } from '../support/exception-fixtures.ts';
 import { reportState, startHarness, type Harness } from '../support/hub-harness.ts';
-import { POSTGRES_URL, storeKinds } from '../support/stores.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/finsync.js', import.meta.url));
-const DE01_REPORTS = generateReports({ count: 120, seed: 61, invalidShare: 0 }).filter((r) => r.entity === 'DE01');
-
-/** The n-th DE01 report for one employee, every line on one date and allocated whole to one cost center. */
-function de01Report(n: number, employeeId: string, costCenter: string, date: string): ReportInput {
-  const base = DE01_REPORTS[n];
-  assert.ok(base, `the generator made at least ${n + 1} DE01 reports`);
-  return { ...base, employeeId, lines: base.lines.map((l) => ({ ...l, date, allocations: [{ costCenter, percent: '100' }] })) };
-}
-
-/** Department 2001 is DE4110 in NetSuite; DE01-E0040 left on 2026-06-30. */
-const REFUSED_CENTER = 'DE4110';
-const REFUSED_DEPARTMENT = '2001';
-const LEAVER = 'DE01-E0040';
-
-function runFinsync(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'DATABASE_URL' && !name.startsWith('FINSYNC_') && !name.startsWith('NODE_TEST')));
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function storeEnv(h: Harness): Record<string, string> {
-  const schema = /\(schema (\w+)\)$/.exec(h.hub.store.location)?.[1];
-  return schema ? { DATABASE_URL: POSTGRES_URL, FINSYNC_DATABASE_SCHEMA: schema, FINSYNC_LOG_LEVEL: 'silent' } : { FINSYNC_SQLITE_FILE: h.hub.store.location, FINSYNC_LOG_LEVEL: 'silent' };
-}
+import { storeKinds } from '../support/stores.ts';
 
 async function expectAppError(promise: Promise<unknown>, code: string): Promise<void> {
   await assert.rejects(promise, (error: unknown) => error instanceof AppError && error.code === code);
