@@ -2,9 +2,9 @@
  * `finsync exceptions`: the exception queue on the configured store, as GET /v1/exceptions shows
  * it: a table of groups by cause (default) or of items, or the same answer as JSON.
  */
+import { argumentInvalid } from './cli-support.ts';
 import { openConfiguredStore } from '../compose.ts';
 import { loadConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
 import { EXCEPTION_KINDS, groupExceptions, listExceptions, type ExceptionFilter, type ExceptionGroup, type ExceptionItem, type ExceptionKind, type OffendingRecord } from '../exceptions/exceptions.ts';
 import { OLDER_THAN_HOURS_MAX } from '../api/exceptions-routes.ts';
 import { migrate } from '../store/migrate.ts';
@@ -20,9 +20,6 @@ export interface ExceptionsOptions {
   readonly json: boolean;
 }
 
-function argumentInvalid(detail: string): AppError {
-  return new AppError('CLI_ARGUMENT_INVALID', { detail });
-}
 
 export function parseExceptionFilter(opts: ExceptionsOptions): ExceptionFilter {
   if (opts.kind !== undefined && !(EXCEPTION_KINDS as readonly string[]).includes(opts.kind)) throw argumentInvalid(`--kind must be one of ${EXCEPTION_KINDS.join(', ')}; got "${opts.kind}"`);

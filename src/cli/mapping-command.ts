@@ -8,6 +8,7 @@
  * A refused rule file exits 1 with one `file:line:column  code  message` line per problem; other
  * coded errors exit 2 through runCli.
  */
+import { argumentInvalid, actingPrincipal } from './cli-support.ts';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { RULE_FILE_BYTES_MAX } from '../api/mapping-routes.ts';
@@ -22,7 +23,7 @@ import { exportRuleSet } from '../mapping/rule-export.ts';
 import { ruleFileFormat } from '../mapping/rule-file.ts';
 import type { RuleProblem } from '../mapping/rule-set.ts';
 import { isCalendarDate } from '../masterdata/records.ts';
-import { findApiKey, type Principal } from '../store/api-keys.ts';
+import type { Principal } from '../store/api-keys.ts';
 import { configuredEntities } from './masterdata-command.ts';
 
 
@@ -38,21 +39,12 @@ async function withHub<T>(apiKey: string | undefined, fn: (ctx: Context) => Prom
   // The same wiring as `finsync serve`, without workers or a listener.
   const hub = await createHub({ config, company, connectors: [], logger: createLogger({ logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }) });
   try {
-    const actor = async () => {
-      if (!apiKey) throw new AppError('AUTH_MISSING');
-      const principal = await findApiKey(hub.store.db, apiKey);
-      if (!principal) throw new AppError('AUTH_INVALID');
-      return principal;
-    };
-    return await fn({ hub, actor });
+    return await fn({ hub, actor: () => actingPrincipal(hub.store.db, apiKey) });
   } finally {
     await hub.close();
   }
 }
 
-function argumentInvalid(detail: string): AppError {
-  return new AppError('CLI_ARGUMENT_INVALID', { detail });
-}
 
 function parseRef(ref: string): { scope: string; version: number } {
   const parsed = parseVersionRef(ref);

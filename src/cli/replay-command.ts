@@ -4,12 +4,11 @@
  * ID` shows a replay with each item's outcome now, as GET /v1/replays/{id} does (reading needs no
  * key). The workers of a running `finsync serve` pick the replayed items up on their next poll.
  */
+import { argumentInvalid, actingPrincipal } from './cli-support.ts';
 import { openConfiguredStore } from '../compose.ts';
 import { loadConfig } from '../config.ts';
-import { AppError } from '../errors.ts';
 import { getReplay, replayExceptions, REPLAY_IDS_MAX, REPLAY_REASON_CHARS_MAX, type ReplayDetail } from '../exceptions/replay.ts';
 import { systemClock } from '../pipeline/clock.ts';
-import { findApiKey } from '../store/api-keys.ts';
 import type { Store } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { configuredEntities } from './masterdata-command.ts';
@@ -22,9 +21,6 @@ export interface ReplayOptions {
   readonly json: boolean;
 }
 
-function argumentInvalid(detail: string): AppError {
-  return new AppError('CLI_ARGUMENT_INVALID', { detail });
-}
 
 async function withStore<T>(fn: (store: Store, entityTargets: Record<string, string>) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
@@ -47,9 +43,7 @@ export function checkReplayOptions(opts: ReplayOptions): void {
 export async function runReplayCommand(opts: ReplayOptions): Promise<number> {
   checkReplayOptions(opts);
   return withStore(async (store, entityTargets) => {
-    if (!opts.apiKey) throw new AppError('AUTH_MISSING');
-    const actor = await findApiKey(store.db, opts.apiKey);
-    if (!actor) throw new AppError('AUTH_INVALID');
+    const actor = await actingPrincipal(store.db, opts.apiKey);
     // No lane or broker runs in this process: the running hub's workers find the items by polling.
     const deps = { store, clock: systemClock, entityTargets: () => entityTargets, notifyLane: () => {}, wakeBroker: () => {} };
     const selection = opts.group !== undefined ? { group: opts.group } : { ids: opts.id };

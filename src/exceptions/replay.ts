@@ -50,15 +50,19 @@ export interface ReplayRequest {
   readonly reason: string;
 }
 
-export interface ReplayedItem {
+/** One item of a replay: what was sent back, and the code it was quarantined with. */
+interface ReplayItemBase {
   readonly id: string;
   readonly stage: ExceptionStage;
   readonly reportId: string;
   readonly revision: number;
   readonly postingId: number | null;
   readonly entity: string;
-  readonly target: string | null;
   readonly previousCode: string;
+}
+
+export interface ReplayedItem extends ReplayItemBase {
+  readonly target: string | null;
 }
 
 export interface ReplayStarted {
@@ -189,14 +193,7 @@ async function requeuePosting(tx: Tx, now: number, item: ExceptionItem, payload:
 /** Where a replayed item is now: back in the pipeline, posted, quarantined again, or superseded by a newer revision or a recall. */
 export type ReplayOutcome = 'pending' | 'posted' | 'quarantined' | 'superseded';
 
-export interface ReplayItemOutcome {
-  readonly id: string;
-  readonly stage: ExceptionStage;
-  readonly reportId: string;
-  readonly revision: number;
-  readonly postingId: number | null;
-  readonly entity: string;
-  readonly previousCode: string;
+export interface ReplayItemOutcome extends ReplayItemBase {
   readonly quarantinedAt: string;
   readonly outcome: ReplayOutcome;
   /** The state of the revision (revision items) or posting (posting items) now. */
