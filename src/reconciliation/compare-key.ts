@@ -8,8 +8,12 @@
  * - `missing_in_finsync`: approved in the platform (no line recalled), finsync has no line.
  * - `missing_in_erp`: finsync has lines, the ERP none.
  * - `extra_in_erp`: the ERP has lines finsync never posted, or the key in more than one document.
- * - `status_mismatch`: recalled in the platform but posted by finsync; or posted by finsync
- *   without a recorded confirmation (a line `posted`, not `confirmed`) while the ERP holds it.
+ * - `status_mismatch`: recalled in the platform but posted by finsync, unless every finsync line
+ *   of the key is `reversed` (the recall was honoured); or posted by finsync without a recorded
+ *   confirmation (a line `posted`) while the ERP holds it.
+ * - finsync's status of a key whose lines differ: `posted` (some line unconfirmed) before
+ *   `reversed` before `confirmed`. A key partly `reversed`, partly `confirmed` shows `reversed`
+ *   yet still breaks on a recall: not all of it was reversed.
  * - `account_mismatch`: two sides holding the key hold different sets of accounts.
  * - `amount_mismatch`: the sides holding the key hold the same accounts, with different nets.
  *
@@ -17,13 +21,20 @@
  */
 import { BREAK_CLASSES, type AccountAmount, type Break, type BreakClass, type LineStatus, type SideValues } from './types.ts';
 
+/** Bits of SideState.flags. FLAGGED: a platform line `recalled`, a finsync line `posted` (unconfirmed). */
+const FLAGGED = 1;
+/** A finsync line `reversed`. */
+const REVERSED = 2;
+/** Any other line: platform `approved`, finsync `confirmed`, the ERP's. */
+const PLAIN = 4;
+
 /** What one side holds of one key while a partition is read. */
 interface SideState {
   readonly entity: string;
   readonly currency: string;
   readonly period: string;
-  /** Platform: some line recalled. finsync: some line not confirmed. */
-  flagged: boolean;
+  /** The statuses its lines carry, as FLAGGED | REVERSED | PLAIN bits. */
+  flags: number;
   /** Platform and finsync: one entry per account (netted as lines come). ERP: one entry per line. */
   readonly accounts: string[];
   readonly amounts: number[];
@@ -48,10 +59,10 @@ export function addLine(state: KeyState, side: SideCode, entity: string, currenc
   const name = side === 'p' ? 'platform' : side === 'f' ? 'finsync' : 'erp';
   let held = state[name];
   if (held === undefined) {
-    held = { entity, currency, period, flagged: false, accounts: [], amounts: [], documents: [] };
+    held = { entity, currency, period, flags: 0, accounts: [], amounts: [], documents: [] };
     state[name] = held;
   }
-  if (status === 'recalled' || status === 'posted') held.flagged = true;
+  held.flags |= status === 'recalled' || status === 'posted' ? FLAGGED : status === 'reversed' ? REVERSED : PLAIN;
   if (side === 'e') {
     held.accounts.push(account);
     held.amounts.push(amountMinor);
@@ -104,10 +115,15 @@ function sameAmounts(a: readonly AccountAmount[], b: readonly AccountAmount[]): 
   return a.every((x, i) => x.amountMinor === b[i].amountMinor);
 }
 
+/** finsync's status of a key from its lines' flags: `posted` before `reversed` before `confirmed`. */
+function finsyncStatus(flags: number): LineStatus {
+  return flags & FLAGGED ? 'posted' : flags & REVERSED ? 'reversed' : 'confirmed';
+}
+
 /** The breaks of one key, in the order of BREAK_CLASSES. */
 export function classifyKey(key: string, state: KeyState): Break[] {
-  const platform: SideValues | null = state.platform ? { status: state.platform.flagged ? 'recalled' : 'approved', amounts: netted(state.platform.accounts, state.platform.amounts), documents: [] } : null;
-  const finsync: SideValues | null = state.finsync ? { status: state.finsync.flagged ? 'posted' : 'confirmed', amounts: netted(state.finsync.accounts, state.finsync.amounts), documents: [] } : null;
+  const platform: SideValues | null = state.platform ? { status: state.platform.flags & FLAGGED ? 'recalled' : 'approved', amounts: netted(state.platform.accounts, state.platform.amounts), documents: [] } : null;
+  const finsync: SideValues | null = state.finsync ? { status: finsyncStatus(state.finsync.flags), amounts: netted(state.finsync.accounts, state.finsync.amounts), documents: [] } : null;
   const erp = state.erp ? erpValues(state.erp) : null;
   const present = [platform, finsync, erp].filter((v): v is SideValues => v !== null);
   const accountsDiffer = present.some((v) => !sameAccounts(v.amounts, present[0].amounts));
@@ -116,7 +132,7 @@ export function classifyKey(key: string, state: KeyState): Break[] {
     extra_in_erp: erp !== null && (finsync === null || erp.documents.length > 1),
     amount_mismatch: !accountsDiffer && present.some((v) => !sameAmounts(v.amounts, present[0].amounts)),
     account_mismatch: accountsDiffer,
-    status_mismatch: (platform?.status === 'recalled' && finsync !== null) || (finsync?.status === 'posted' && erp !== null),
+    status_mismatch: (platform?.status === 'recalled' && finsync !== null && state.finsync?.flags !== REVERSED) || (finsync?.status === 'posted' && erp !== null),
     missing_in_finsync: platform?.status === 'approved' && finsync === null,
   };
   const first = state.finsync ?? state.platform ?? state.erp;
@@ -130,5 +146,5 @@ export function classifyKey(key: string, state: KeyState): Break[] {
 
 /** Whether the key counts as approved for completeness (the platform holds it, none of its lines recalled). */
 export function isApproved(state: KeyState): boolean {
-  return state.platform !== undefined && !state.platform.flagged;
+  return state.platform !== undefined && (state.platform.flags & FLAGGED) === 0;
 }

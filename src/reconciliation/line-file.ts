@@ -12,7 +12,7 @@
  * | `period` | yes | `YYYY-MM` |
  * | `account` | yes | GL account |
  * | `amount` or `amount_minor` | one of the two | decimal string in the currency (`-12.30`; no more decimals than the currency has), or signed integer minor units (`-1230`) |
- * | `status` | platform and finsync | platform `approved` / `recalled`; finsync `posted` / `confirmed`; empty or absent for the ERP |
+ * | `status` | platform and finsync | platform `approved` / `recalled`; finsync `posted` / `confirmed` / `reversed`; empty or absent for the ERP |
  * | `document` | no | the ERP's document number (empty elsewhere) |
  *
  * No quoting: fields are codes and never hold a comma, a double quote or a control character;

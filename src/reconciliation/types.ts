@@ -9,14 +9,15 @@ export const SIDES: readonly Side[] = ['platform', 'finsync', 'erp'];
 
 /**
  * The status a line carries, by side: the platform's `approved` | `recalled`; finsync's `posted`
- * (sent, no confirmation recorded) | `confirmed` (the ERP's document number recorded); the ERP
- * none (`''`).
+ * (sent, no confirmation recorded) | `confirmed` (the ERP's document number recorded) | `reversed`
+ * (confirmed, and its reversal is posted too: the report was recalled or revised); the ERP none
+ * (`''`).
  */
-export type LineStatus = 'approved' | 'recalled' | 'posted' | 'confirmed' | '';
+export type LineStatus = 'approved' | 'recalled' | 'posted' | 'confirmed' | 'reversed' | '';
 
 export const STATUSES_BY_SIDE: Readonly<Record<Side, readonly LineStatus[]>> = {
   platform: ['approved', 'recalled'],
-  finsync: ['posted', 'confirmed'],
+  finsync: ['posted', 'confirmed', 'reversed'],
   erp: [''],
 };
 
@@ -52,7 +53,10 @@ export interface AccountAmount {
 
 /** What one side holds for a key, as the comparison saw it. */
 export interface SideValues {
-  /** Platform: `recalled` when any line is, else `approved`. finsync: `posted` when any line is unconfirmed, else `confirmed`. ERP: `''`. */
+  /**
+   * Platform: `recalled` when any line is, else `approved`. finsync, when its lines differ: `posted`
+   * when any line is (unconfirmed), else `reversed` when any line is, else `confirmed`. ERP: `''`.
+   */
   readonly status: LineStatus;
   /** Net per account, sorted by account. ERP: of the first document (in string order) only. */
   readonly amounts: readonly AccountAmount[];

@@ -92,6 +92,47 @@ describe('reconcile: transaction level', () => {
   });
 });
 
+describe('reconcile: reversed postings', () => {
+  test('a recall honoured by a reversal is no break; a key only partly reversed still is', async () => {
+    const sides: Sides = {
+      platform: [...journal('R1-recalled-reversed', 'recalled'), ...journal('R2-partly-reversed', 'recalled'), ...journal('R3-recalled-confirmed', 'recalled')],
+      finsync: [
+        ...journal('R1-recalled-reversed', 'reversed'),
+        // The reversal is its own key: finsync holds it confirmed, the ERP holds its document.
+        ...journal('R1-recalled-reversed_rev', 'confirmed', -5000),
+        line('R2-partly-reversed', '6110', 5000, 'reversed'),
+        line('R2-partly-reversed', '2000', -5000, 'confirmed'),
+        ...journal('R3-recalled-confirmed', 'confirmed'),
+      ],
+      erp: [...journal('R1-recalled-reversed', '', 5000, 'JE1'), ...journal('R1-recalled-reversed_rev', '', -5000, 'JE2'), ...journal('R2-partly-reversed', '', 5000, 'JE3'), ...journal('R3-recalled-confirmed', '', 5000, 'JE4')],
+    };
+    const { result, breaks } = await run(sides, 3);
+    assert.deepEqual(sortBreaks(breaks).map((b) => `${b.key} ${b.class} ${b.finsync?.status}`), ['R2-partly-reversed status_mismatch reversed', 'R3-recalled-confirmed status_mismatch confirmed']);
+    // Recalled keys are not approved: nothing counts for completeness.
+    assert.deepEqual(result.completeness, { matchedKeys: 0, approvedKeys: 0, percent: null });
+    // The reversal nets the original out of the balances on both sides.
+    assert.deepEqual(result.balances.map((b) => [b.account, b.finsyncMinor, b.erpMinor]), [['2000', -10_000, -10_000], ['6110', 10_000, 10_000]]);
+  });
+
+  test("finsync's status of a key whose lines differ: posted before reversed before confirmed", async () => {
+    const sides: Sides = {
+      platform: [],
+      finsync: [line('P', '6110', 1, 'reversed'), line('P', '2000', -1, 'posted'), line('R', '6110', 1, 'confirmed'), line('R', '2000', -1, 'reversed'), line('C', '6110', 1, 'confirmed'), line('C', '2000', -1, 'confirmed')],
+      // Each key held in the ERP with one document too many, so each shows in a break.
+      erp: ['P', 'R', 'C'].flatMap((key) => [...journal(key, '', 1, 'D1'), ...journal(key, '', 1, 'D2')]),
+    };
+    const { breaks } = await run(sides, 2);
+    assert.deepEqual(sortBreaks(breaks).map((b) => `${b.key} ${b.class} ${b.finsync?.status}`), ['C extra_in_erp confirmed', 'P extra_in_erp posted', 'P status_mismatch posted', 'R extra_in_erp reversed']);
+  });
+
+  test('a reversed key the ERP no longer holds is missing there; one the platform approves is no break', async () => {
+    const sides: Sides = { platform: journal('A', 'approved'), finsync: [...journal('A', 'reversed'), ...journal('M', 'reversed')], erp: journal('A', '', 5000, 'JE1') };
+    const { result, breaks } = await run(sides, 1);
+    assert.deepEqual(breaks.map((b) => `${b.key} ${b.class}`), ['M missing_in_erp']);
+    assert.deepEqual(result.completeness, { matchedKeys: 1, approvedKeys: 1, percent: '100.00' });
+  });
+});
+
 describe('reconcile: completeness and balances', () => {
   test('completeness is matched ÷ approved keys, from integers', async () => {
     const { result } = await run(SIDES, 3);

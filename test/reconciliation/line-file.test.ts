@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reconcile, reconcileFiles } from '../../src/reconciliation/engine.ts';
 import { linesSource, ReconciliationInputError } from '../../src/reconciliation/line-file.ts';
-import type { Side } from '../../src/reconciliation/types.ts';
+import type { Break, Side } from '../../src/reconciliation/types.ts';
 import { line } from './support.ts';
 
 const HEADER = 'key,entity,currency,period,account,amount,status,document';
@@ -69,6 +69,15 @@ describe('readLineFile', () => {
   test('refuses an empty key', () => refused('platform', `${HEADER}\n${row({ key: '' })}\n`, { line: 2, column: 'key', detail: /empty/ }));
   test("refuses a status of another side's", () => refused('platform', `${HEADER}\n${row({ status: 'confirmed' })}\n`, { line: 2, column: 'status', detail: /approved, recalled/ }));
   test('refuses a status on the ERP side', () => refused('erp', `${HEADER}\n${row({ status: 'posted' })}\n`, { line: 2, column: 'status', detail: /empty on the ERP side/ }));
+  test("refuses finsync's reversed on the platform side", () => refused('platform', `${HEADER}\n${row({ status: 'reversed' })}\n`, { line: 2, column: 'status', detail: /approved, recalled/ }));
+  test('reads reversed on the finsync side', async () => {
+    const finsync = `${HEADER}\nK1,DE01,EUR,2026-11,6110,12.30,reversed,\nK1,DE01,EUR,2026-11,2000,-12.30,reversed,\n`;
+    await withFiles({ finsync }, async (paths) => {
+      const breaks: Break[] = [];
+      await reconcileFiles(paths, { onBreak: (b) => breaks.push(b) });
+      assert.deepEqual(breaks, []);
+    });
+  });
   test('refuses a quoted field', () => refused('platform', `${HEADER}\n${row({ key: '"K1"' })}\n`, { line: 2, column: '-', detail: /double quote/ }));
   test('refuses a tab inside a field (the partition files are tab-separated)', () => refused('platform', `${HEADER}\n${row({ key: 'K\t1' })}\n`, { line: 2, column: '-', detail: /control character/ }));
   test('refuses an empty line in the middle', () => refused('platform', `${HEADER}\n${row({})}\n\n${row({})}\n`, { line: 3, column: '-', detail: /empty/ }));

@@ -23,6 +23,13 @@ export interface SimDocument extends Omit<NormalizedNetSuiteJournal, 'externalId
   readonly externalId: string | null;
 }
 
+/** A change to one line of a stored document (tests inject breaks with it). */
+export interface DocumentLineChange {
+  readonly accountId?: string;
+  readonly debitMinor?: number;
+  readonly creditMinor?: number;
+}
+
 export interface LedgerCounts {
   readonly documents: number;
   readonly externalIds: number;
@@ -85,6 +92,48 @@ export class SimulatorLedger {
       this.idsByExternalId.set(externalId, [...(this.idsByExternalId.get(externalId) ?? []), id]);
     }
     return document;
+  }
+
+  /**
+   * Adds a document as another integration would through POST: an external id that exists gets a
+   * second document. NetSuite's checks apply (balance, active references), injected faults do not.
+   */
+  insert(journal: NormalizedNetSuiteJournal): SimDocument | Rejection {
+    if (journal.externalId !== '' && !EXTERNAL_ID_PATTERN.test(journal.externalId)) return invalidContent(`Invalid value ${journal.externalId} for field externalId: use only letters, digits, _ and -.`, 'externalId');
+    const refused = checkBalance(journal) ?? this.checkReferences(journal);
+    if (refused) return refused;
+    const externalId = journal.externalId === '' ? null : journal.externalId;
+    const document: SimDocument = { ...journal, id: String(this.nextId++), externalId };
+    this.documents.set(document.id, document);
+    if (externalId !== null) this.idsByExternalId.set(externalId, [...(this.idsByExternalId.get(externalId) ?? []), document.id]);
+    return document;
+  }
+
+  /** Deletes a document, as a user deleting the journal in NetSuite; false when there is none with that id. */
+  remove(id: string): boolean {
+    const document = this.documents.get(id);
+    if (document === undefined) return false;
+    this.documents.delete(id);
+    if (document.externalId !== null) {
+      const left = (this.idsByExternalId.get(document.externalId) ?? []).filter((other) => other !== id);
+      if (left.length === 0) this.idsByExternalId.delete(document.externalId);
+      else this.idsByExternalId.set(document.externalId, left);
+    }
+    return true;
+  }
+
+  /** Changes one line of a stored document in place, without NetSuite's checks: the journal may no longer balance. */
+  changeLine(id: string, index: number, change: DocumentLineChange): SimDocument {
+    const document = this.documents.get(id);
+    if (document === undefined) throw new Error(`Assertion failed: the simulator holds no document ${id}`);
+    const line = document.lines[index];
+    if (line === undefined) throw new Error(`Assertion failed: document ${id} has no line ${index} (it has ${document.lines.length})`);
+    for (const amount of [change.debitMinor, change.creditMinor]) {
+      if (amount !== undefined && (!Number.isSafeInteger(amount) || amount < 0)) throw new Error(`Assertion failed: ${amount} is not a non-negative integer of minor units`);
+    }
+    const changed: SimDocument = { ...document, lines: document.lines.map((l, i) => (i === index ? { ...l, ...change } : l)) };
+    this.documents.set(id, changed);
+    return changed;
   }
 
   findById(id: string): SimDocument | undefined {

@@ -2,24 +2,27 @@
  * The small piece of SuiteQL the simulator understands, parsed honestly: anything outside it is a
  * syntax error, never a guess. The grammar (keywords and identifiers are case-insensitive):
  *
- *   query     := SELECT ( '*' | item { ',' item } ) FROM table
+ *   query     := SELECT ( '*' | item { ',' item } ) FROM source [ [ INNER ] JOIN source ON column '=' column ]
  *                [ WHERE condition { AND condition } ] [ ORDER BY order { ',' order } ]
+ *   source    := table [ [ AS ] alias ]
+ *   column    := [ ( table | alias ) '.' ] name
  *   item      := column [ AS alias ] | TO_CHAR '(' column ',' mask ')' AS alias
- *   condition := column ( '=' | '<>' | '!=' | '<' | '<=' | '>' | '>=' ) literal
+ *   condition := column ( '=' | '<>' | '!=' | '<' | '<=' | '>' | '>=' ) literal | column LIKE 'text'
  *   literal   := 'text' | number
  *              | TO_TIMESTAMP '(' 'YYYY-MM-DD HH:MM:SS' ',' 'YYYY-MM-DD HH24:MI:SS' ')'
  *              | TO_DATE '(' 'YYYY-MM-DD' ',' 'YYYY-MM-DD' ')'
  *   order     := column [ ASC | DESC ]
  *   mask      := 'YYYY-MM-DD' | 'YYYY-MM-DD HH24:MI:SS'
  *
- * Timestamps are read as UTC. Which columns a table has is checked later, by the executor, so
- * that an unknown table and an unknown column get NetSuite's two different messages.
+ * Timestamps are read as UTC. LIKE takes `%` (any run of characters) and `_` (one character),
+ * without ESCAPE. Which columns a table has, and which table a column belongs to, is checked later,
+ * by the executor, so that an unknown table and an unknown column get NetSuite's two messages.
  */
 
 export const DATE_MASK = 'YYYY-MM-DD';
 export const TIMESTAMP_MASK = 'YYYY-MM-DD HH24:MI:SS';
 
-export type Comparison = '=' | '<>' | '!=' | '<' | '<=' | '>' | '>=';
+export type Comparison = '=' | '<>' | '!=' | '<' | '<=' | '>' | '>=' | 'like';
 
 export type Literal =
   | { readonly type: 'text'; readonly text: string }
@@ -27,27 +30,40 @@ export type Literal =
   /** TO_TIMESTAMP or TO_DATE, as epoch milliseconds (UTC). */
   | { readonly type: 'time'; readonly ms: number };
 
-export interface SelectItem {
+/** A column, with the table or table alias written before its dot, if any (`tl.account`). */
+export interface ColumnRef {
   readonly column: string;
+  readonly qualifier?: string;
+}
+
+export interface SelectItem extends ColumnRef {
   /** The key the value gets in each item: the alias, else the column name. */
   readonly key: string;
   /** Set by TO_CHAR: the date or timestamp mask. */
   readonly mask?: typeof DATE_MASK | typeof TIMESTAMP_MASK;
 }
 
-export interface Condition {
-  readonly column: string;
+export interface Condition extends ColumnRef {
   readonly comparison: Comparison;
   readonly literal: Literal;
 }
 
-export interface OrderItem {
-  readonly column: string;
+export interface OrderItem extends ColumnRef {
   readonly descending: boolean;
+}
+
+/** `JOIN table [alias] ON left = right`, an inner join on one equality. */
+export interface JoinClause {
+  readonly table: string;
+  readonly alias?: string;
+  readonly left: ColumnRef;
+  readonly right: ColumnRef;
 }
 
 export interface ParsedQuery {
   readonly table: string;
+  readonly alias?: string;
+  readonly join?: JoinClause;
   /** Undefined for SELECT *. */
   readonly items: readonly SelectItem[] | undefined;
   readonly where: readonly Condition[];
@@ -59,7 +75,7 @@ export class SuiteQlSyntaxError extends Error {}
 
 type Token = { readonly kind: 'word' | 'text' | 'number' | 'symbol'; readonly value: string; readonly at: number };
 
-const TOKEN = /\s*(?:([A-Za-z_][A-Za-z0-9_]*)|'((?:[^']|'')*)'|(\d+(?:\.\d+)?)|(<=|>=|<>|!=|[(),*=<>]))/y;
+const TOKEN = /\s*(?:([A-Za-z_][A-Za-z0-9_]*)|'((?:[^']|'')*)'|(\d+(?:\.\d+)?)|(<=|>=|<>|!=|[(),.*=<>]))/y;
 
 function tokenize(q: string): Token[] {
   const tokens: Token[] = [];
@@ -78,7 +94,7 @@ function tokenize(q: string): Token[] {
   return tokens;
 }
 
-const RESERVED = new Set(['select', 'from', 'where', 'and', 'order', 'by', 'as', 'asc', 'desc', 'to_char', 'to_timestamp', 'to_date']);
+const RESERVED = new Set(['select', 'from', 'where', 'and', 'order', 'by', 'as', 'asc', 'desc', 'to_char', 'to_timestamp', 'to_date', 'join', 'inner', 'left', 'right', 'full', 'outer', 'on', 'like']);
 
 class Cursor {
   private index = 0;
@@ -96,6 +112,11 @@ class Cursor {
       return true;
     }
     return false;
+  }
+
+  /** Consumes the next token, whatever it is (the caller has looked at it). */
+  skip(): void {
+    this.index += 1;
   }
 
   expect(value: string): void {
@@ -128,6 +149,9 @@ export function parseSuiteQl(q: string): ParsedQuery {
   const items = cursor.accept('*') ? undefined : list(cursor, () => parseItem(cursor));
   cursor.expect('from');
   const table = cursor.identifier('a table name');
+  const alias = parseTableAlias(cursor);
+  const inner = cursor.accept('inner');
+  const join = inner || cursor.accept('join') ? parseJoin(cursor, inner) : undefined;
   const where: Condition[] = [];
   if (cursor.accept('where')) {
     do where.push(parseCondition(cursor));
@@ -137,14 +161,39 @@ export function parseSuiteQl(q: string): ParsedQuery {
   if (cursor.accept('order')) {
     cursor.expect('by');
     orderBy = list(cursor, () => {
-      const column = cursor.identifier('a column to order by');
+      const ref = parseColumn(cursor, 'a column to order by');
       const descending = cursor.accept('desc');
       if (!descending) cursor.accept('asc');
-      return { column, descending };
+      return { ...ref, descending };
     });
   }
   if (cursor.peek() !== undefined) cursor.fail('expected the end of the query');
-  return { table, items, where, orderBy };
+  return { table, ...(alias !== undefined && { alias }), ...(join && { join }), items, where, orderBy };
+}
+
+function parseTableAlias(cursor: Cursor): string | undefined {
+  if (cursor.accept('as')) return cursor.identifier('a table alias');
+  const token = cursor.peek();
+  return token?.kind === 'word' && !RESERVED.has(token.value) ? cursor.identifier('a table alias') : undefined;
+}
+
+/** After JOIN (or INNER, which must be followed by JOIN): the second table and its ON equality. */
+function parseJoin(cursor: Cursor, inner: boolean): JoinClause {
+  if (inner) cursor.expect('join');
+  const table = cursor.identifier('a table name after JOIN');
+  const alias = parseTableAlias(cursor);
+  cursor.expect('on');
+  const left = parseColumn(cursor, 'a column after ON');
+  cursor.expect('=');
+  const right = parseColumn(cursor, 'a column after =');
+  return { table, ...(alias !== undefined && { alias }), left, right };
+}
+
+/** `name` or `qualifier.name`. */
+function parseColumn(cursor: Cursor, what: string): ColumnRef {
+  const first = cursor.identifier(what);
+  if (!cursor.accept('.')) return { column: first };
+  return { qualifier: first, column: cursor.identifier(`a column name after ${first}.`) };
 }
 
 function list<T>(cursor: Cursor, parse: () => T): T[] {
@@ -156,33 +205,34 @@ function list<T>(cursor: Cursor, parse: () => T): T[] {
 function parseItem(cursor: Cursor): SelectItem {
   if (cursor.accept('to_char')) {
     cursor.expect('(');
-    const column = cursor.identifier('a column inside TO_CHAR');
+    const ref = parseColumn(cursor, 'a column inside TO_CHAR');
     cursor.expect(',');
     const mask = cursor.text('a TO_CHAR format');
     if (mask !== DATE_MASK && mask !== TIMESTAMP_MASK) cursor.fail(`TO_CHAR supports only '${DATE_MASK}' and '${TIMESTAMP_MASK}'`);
     cursor.expect(')');
     // Without an alias NetSuite names the column after the expression; the simulator refuses to guess that name.
     if (!cursor.accept('as')) cursor.fail('expected AS alias after TO_CHAR(...)');
-    return { column, key: cursor.identifier('an alias'), mask: mask as SelectItem['mask'] };
+    return { ...ref, key: cursor.identifier('an alias'), mask: mask as SelectItem['mask'] };
   }
-  const column = cursor.identifier('a column name');
-  return { column, key: cursor.accept('as') ? cursor.identifier('an alias') : column };
+  const ref = parseColumn(cursor, 'a column name');
+  return { ...ref, key: cursor.accept('as') ? cursor.identifier('an alias') : ref.column };
 }
 
 const COMPARISONS: readonly Comparison[] = ['=', '<>', '!=', '<=', '>=', '<', '>'];
 
 function parseCondition(cursor: Cursor): Condition {
-  const column = cursor.identifier('a column in WHERE');
+  const ref = parseColumn(cursor, 'a column in WHERE');
+  if (cursor.accept('like')) return { ...ref, comparison: 'like', literal: { type: 'text', text: cursor.text('a LIKE pattern') } };
   const comparison = COMPARISONS.find((c) => cursor.accept(c));
-  if (comparison === undefined) cursor.fail('expected a comparison (=, <>, <, <=, >, >=)');
-  return { column, comparison: comparison as Comparison, literal: parseLiteral(cursor) };
+  if (comparison === undefined) cursor.fail('expected a comparison (=, <>, <, <=, >, >=, LIKE)');
+  return { ...ref, comparison: comparison as Comparison, literal: parseLiteral(cursor) };
 }
 
 function parseLiteral(cursor: Cursor): Literal {
   const token = cursor.peek();
   if (token?.kind === 'text') return { type: 'text', text: cursor.text('a value') };
   if (token?.kind === 'number') {
-    cursor.accept(token.value);
+    cursor.skip();
     return { type: 'number', value: Number(token.value) };
   }
   for (const [fn, mask, pattern] of [

@@ -7,12 +7,14 @@
 import type { CompanyDefinition } from '../../masterdata/company.ts';
 import type { Rejection } from './simulator-ledger.ts';
 import { DATE_MASK, parseSuiteQl, SuiteQlSyntaxError, TIMESTAMP_MASK, type Condition, type ParsedQuery, type SelectItem } from './simulator-suiteql-parser.ts';
+import { LEDGER_TABLES, type LedgerRows, type LedgerTable } from './simulator-suiteql-ledger.ts';
+import { invalidParameter, planQuery, unsupported, type Plan, type QueryColumns } from './simulator-suiteql-plan.ts';
 import { SUITEQL_PAGE_SIZE_MAX, SUITEQL_PATH, SUITEQL_RESULTS_MAX } from './suiteql.ts';
 
 export { SUITEQL_PATH } from './suiteql.ts';
 
 /** id: an internal id; ids: a multi-select of internal ids, answered as "1, 2"; bool: answered as T/F. */
-type ColumnType = 'id' | 'ids' | 'text' | 'number' | 'bool' | 'date' | 'datetime';
+export type ColumnType = 'id' | 'ids' | 'text' | 'number' | 'bool' | 'date' | 'datetime';
 
 const TRACKED = { isinactive: 'bool', lastmodifieddate: 'datetime' } as const;
 
@@ -44,7 +46,8 @@ export type MasterRow = Readonly<Record<string, string | boolean | readonly stri
 export type MasterData = { readonly [T in SuiteQlTable]?: readonly MasterRow[] };
 
 type Cell = string | boolean | readonly string[] | number;
-type StoredRow = Record<string, Cell>;
+/** A row as held: dates 'YYYY-MM-DD', datetimes epoch ms, booleans, numbers as decimal strings; NULL left out. */
+export type StoredRow = Record<string, Cell>;
 
 export type SuiteQlAnswer = { readonly status: 200; readonly body: object } | Rejection;
 
@@ -68,6 +71,15 @@ function columnsOf(table: SuiteQlTable): Readonly<Record<string, ColumnType>> {
   return SUITEQL_TABLES[table];
 }
 
+/** The tables a query can read: the master-data tables and the ledger's read-only ones. */
+type QueryTable = SuiteQlTable | LedgerTable;
+
+/** The columns of a table a query can read, or undefined for an unknown table. */
+function queryColumnsOf(table: string): QueryColumns | undefined {
+  if (isTable(table)) return SUITEQL_TABLES[table];
+  return Object.hasOwn(LEDGER_TABLES, table) ? LEDGER_TABLES[table as LedgerTable] : undefined;
+}
+
 export class MasterDataTables {
   private readonly tables = new Map<SuiteQlTable, Map<string, StoredRow>>();
 
@@ -75,6 +87,8 @@ export class MasterDataTables {
     masterData: MasterData | undefined,
     private readonly now: () => number,
     private readonly maxResults: number = SUITEQL_RESULTS_MAX,
+    /** The ledger's tables (transaction, transactionline), read afresh for every query; empty without it. */
+    private readonly ledgerRows?: () => LedgerRows,
   ) {
     for (const table of Object.keys(SUITEQL_TABLES) as SuiteQlTable[]) this.tables.set(table, new Map());
     for (const [table, rows] of Object.entries(masterData ?? {})) {
@@ -109,6 +123,12 @@ export class MasterDataTables {
     this.upsert(table, { id, isinactive: inactive });
   }
 
+  /** The internal id of the currency row with this code (`symbol`), if any. */
+  currencyIdOf(code: string): string | undefined {
+    for (const row of this.rowsOf('currency').values()) if (row.symbol === code) return row.id as string;
+    return undefined;
+  }
+
   /** For the journal checks: 'active' or 'inactive' when the table holds the id, else undefined. */
   referenceStatus(table: SuiteQlTable, id: string): 'active' | 'inactive' | undefined {
     const row = this.rowsOf(table).get(id);
@@ -134,10 +154,10 @@ export class MasterDataTables {
       if (error instanceof SuiteQlSyntaxError) return unsupported(`the simulator could not read the query: ${error.message}`);
       throw error;
     }
-    const checked = checkQuery(parsed);
-    if (checked) return checked;
-    const matched = this.select(parsed).slice(0, this.maxResults);
-    const items = matched.slice(offset, offset + limit).map((row) => renderItem(parsed, row));
+    const plan = planQuery(parsed, queryColumnsOf);
+    if ('code' in plan) return plan;
+    const matched = this.select(plan).slice(0, this.maxResults);
+    const items = matched.slice(offset, offset + limit).map((row) => renderItem(plan, row));
     const hasMore = offset + items.length < matched.length;
     const href = (at: number) => `${request.baseUrl}${SUITEQL_PATH}?limit=${limit}&offset=${at}`;
     const links = [
@@ -148,16 +168,45 @@ export class MasterDataTables {
     return { status: 200, body: { links, count: items.length, hasMore, items, offset, totalResults: matched.length } };
   }
 
-  private select(query: ParsedQuery): StoredRow[] {
-    const columns = columnsOf(query.table as SuiteQlTable);
-    const rows = [...this.rowsOf(query.table as SuiteQlTable).values()].filter((row) => query.where.every((c) => matches(row[c.column], columns[c.column], c)));
+  private select(plan: Plan): StoredRow[] {
+    const rows = this.sourceRows(plan).filter((row) => plan.where.every((c) => matches(row[c.rowKey], c.type, c)));
     return rows.sort((a, b) => {
-      for (const { column, descending } of query.orderBy) {
-        const order = compareCells(a[column], b[column], columns[column], descending);
+      for (const { rowKey, type, descending } of plan.orderBy) {
+        const order = compareCells(a[rowKey], b[rowKey], type, descending);
         if (order !== 0) return descending ? -order : order;
       }
       return 0;
     });
+  }
+
+  /** One table's rows as held; for a join, the matching pairs as rows keyed `0.column` and `1.column` (Resolved.rowKey). */
+  private sourceRows(plan: Plan): StoredRow[] {
+    const [first, second] = plan.tables.map((table) => this.tableRows(table as QueryTable));
+    if (plan.join === undefined) return [...first];
+    const [outer, inner] = plan.join.left.source === 0 ? [plan.join.left, plan.join.right] : [plan.join.right, plan.join.left];
+    const byValue = new Map<unknown, StoredRow[]>();
+    for (const row of second) {
+      const value = sortValue(row[inner.name], inner.type);
+      if (value === undefined) continue;
+      const rows = byValue.get(value);
+      if (rows) rows.push(row);
+      else byValue.set(value, [row]);
+    }
+    const joined: StoredRow[] = [];
+    for (const left of first) {
+      const value = sortValue(left[outer.name], outer.type);
+      for (const right of (value === undefined ? undefined : byValue.get(value)) ?? []) {
+        const row: StoredRow = {};
+        for (const [column, cell] of Object.entries(left)) row[`0.${column}`] = cell;
+        for (const [column, cell] of Object.entries(right)) row[`1.${column}`] = cell;
+        joined.push(row);
+      }
+    }
+    return joined;
+  }
+
+  private tableRows(table: QueryTable): Iterable<StoredRow> {
+    return isTable(table) ? this.rowsOf(table).values() : (this.ledgerRows?.()[table] ?? []);
   }
 
   private rowsOf(table: SuiteQlTable): Map<string, StoredRow> {
@@ -201,15 +250,6 @@ function toCell(where: string, type: ColumnType, value: MasterRow[string]): Cell
   }
 }
 
-function invalidParameter(detail: string, queryParam = 'q'): Rejection {
-  return { status: 400, code: 'INVALID_PARAMETER', detail, queryParam };
-}
-
-/** The text NetSuite answers to a query it cannot run; the simulator adds its own reason after it. */
-function unsupported(reason: string): Rejection {
-  return invalidParameter(`Invalid search query. Detailed unprocessed description follows. Search error occurred: Invalid or unsupported search. (${reason})`);
-}
-
 function readPaging(params: URLSearchParams, name: string, fallback: number, min: number, max: number): number | Rejection {
   const raw = params.get(name);
   if (raw === null) return fallback;
@@ -226,38 +266,6 @@ function readQueryText(body: string): string | Rejection {
     // answered below
   }
   return invalidParameter('The request body must be a JSON object with the SuiteQL query as a string in "q".');
-}
-
-/** Table and columns exist, and every comparison, TO_CHAR and ORDER BY fits the column's type. */
-function checkQuery(query: ParsedQuery): Rejection | undefined {
-  if (!isTable(query.table)) return invalidParameter(`Invalid search query. Detailed unprocessed description follows. Invalid search type: ${query.table}.`);
-  const columns = columnsOf(query.table);
-  const used = [...(query.items ?? []).map((i) => i.column), ...query.where.map((c) => c.column), ...query.orderBy.map((o) => o.column)];
-  const unknown = used.find((column) => !Object.hasOwn(columns, column));
-  if (unknown !== undefined) {
-    return invalidParameter(`Invalid search query. Detailed unprocessed description follows. Search error occurred: Unknown identifier '${unknown}'. Available identifiers are: {${query.table}=${query.table}}.`);
-  }
-  for (const item of query.items ?? []) {
-    if (item.mask !== undefined && columns[item.column] !== 'date' && columns[item.column] !== 'datetime') return unsupported(`TO_CHAR of ${item.column}, which is not a date`);
-  }
-  for (const condition of query.where) {
-    const reason = conditionProblem(columns[condition.column], condition);
-    if (reason) return unsupported(reason);
-  }
-  const multi = query.orderBy.find((o) => columns[o.column] === 'ids');
-  if (multi) return unsupported(`ORDER BY the multi-select ${multi.column}`);
-  return undefined;
-}
-
-function conditionProblem(type: ColumnType, { column, literal }: Condition): string | undefined {
-  // NetSuite refuses a direct comparison on a multi-select column; queries join its map table instead.
-  if (type === 'ids') return `${column} is a multi-select column`;
-  const fits =
-    type === 'date' || type === 'datetime' ? literal.type === 'time'
-    : type === 'id' || type === 'number' ? literal.type === 'number' || (literal.type === 'text' && /^-?\d+(\.\d+)?$/.test(literal.text))
-    : type === 'bool' ? literal.type === 'text' && (literal.text === 'T' || literal.text === 'F')
-    : literal.type === 'text';
-  return fits ? undefined : `${column} (${type}) cannot be compared with this value`;
 }
 
 /** A comparable value for a cell of this type; undefined for NULL. */
@@ -287,7 +295,23 @@ function matches(cell: Cell | undefined, type: ColumnType, { comparison, literal
       return left > right;
     case '>=':
       return left >= right;
+    case 'like':
+      return likePattern(literal.type === 'text' ? literal.text : '').test(String(left));
   }
+}
+
+const likePatterns = new Map<string, RegExp>();
+
+/** A LIKE pattern as a regular expression: `%` any run of characters, `_` one; case-sensitive, as in Oracle. */
+function likePattern(pattern: string): RegExp {
+  let compiled = likePatterns.get(pattern);
+  if (compiled === undefined) {
+    const source = [...pattern].map((c) => (c === '%' ? '[\\s\\S]*' : c === '_' ? '[\\s\\S]' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+    compiled = new RegExp(`^${source}$`);
+    // Patterns come from queries; a simulator serves a handful, so the cache stays small.
+    if (likePatterns.size < 100) likePatterns.set(pattern, compiled);
+  }
+  return compiled;
 }
 
 /** Oracle's default: NULLs sort last ascending and first descending. */
@@ -300,13 +324,11 @@ function compareCells(a: Cell | undefined, b: Cell | undefined, type: ColumnType
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-function renderItem(query: ParsedQuery, row: StoredRow): Record<string, unknown> {
-  const columns = columnsOf(query.table as SuiteQlTable);
-  const items: readonly SelectItem[] = query.items ?? Object.keys(columns).map((column) => ({ column, key: column }));
+function renderItem(plan: Plan, row: StoredRow): Record<string, unknown> {
   const item: Record<string, unknown> = { links: [] };
-  for (const { column, key, mask } of items) {
-    const cell = row[column];
-    if (cell !== undefined) item[key] = renderCell(cell, columns[column], mask);
+  for (const { rowKey, key, type, mask } of plan.items) {
+    const cell = row[rowKey];
+    if (cell !== undefined) item[key] = renderCell(cell, type, mask);
   }
   return item;
 }

@@ -7,10 +7,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { formatAmount } from '../../domain/money.ts';
 import { createRandom } from '../../simulation/seeded-random.ts';
-import { SimulatorLedger, type LedgerCounts, type Rejection, type SimDocument } from './simulator-ledger.ts';
+import type { NormalizedNetSuiteJournal } from './mapping.ts';
+import { SimulatorLedger, type DocumentLineChange, type LedgerCounts, type Rejection, type SimDocument } from './simulator-ledger.ts';
+import { ledgerTableRows } from './simulator-suiteql-ledger.ts';
 import { MasterDataTables, SUITEQL_PATH, type MasterData, type MasterRow, type SuiteQlTable } from './simulator-suiteql.ts';
 
-export type { SimDocument } from './simulator-ledger.ts';
+export type { DocumentLineChange, SimDocument } from './simulator-ledger.ts';
 export type { MasterData, MasterRow, SuiteQlTable } from './simulator-suiteql.ts';
 
 export interface Faults {
@@ -68,6 +70,18 @@ export interface NetSuiteSimulator {
   upsertMasterRecord(table: SuiteQlTable, row: MasterRow): string;
   /** Marks a row inactive (closes a department, terminates an employee, blocks an account), or active again. */
   setInactive(table: SuiteQlTable, id: string, inactive?: boolean): void;
+  /** Every journal document the simulator holds, in the order they were made. */
+  documents(): SimDocument[];
+  /**
+   * Adds a journal document as another integration would through POST (a foreign document, or a
+   * duplicate of an external id we posted). NetSuite's checks apply: a journal it would refuse
+   * throws. Returns the document's internal id.
+   */
+  insertDocument(journal: NormalizedNetSuiteJournal): string;
+  /** Deletes a journal document by internal id, as a user deleting it in NetSuite; false when there is none. */
+  removeDocument(id: string): boolean;
+  /** Changes one line's account or amounts in place, skipping NetSuite's checks (a tampered ledger for reconciliation tests). */
+  changeDocumentLine(id: string, line: number, change: DocumentLineChange): void;
 }
 
 const RECORD_PREFIX = '/services/rest/record/v1';
@@ -135,13 +149,21 @@ export async function startNetSuiteSimulator(options: NetSuiteSimulatorOptions):
     setFaults: (faults) => simulator.setFaults(faults),
     upsertMasterRecord: (table, row) => simulator.masterData.upsert(table, row),
     setInactive: (table, id, inactive) => simulator.masterData.setInactive(table, id, inactive),
+    documents: () => simulator.ledger.list(),
+    insertDocument(journal) {
+      const result = simulator.ledger.insert(journal);
+      if ('status' in result) throw new Error(`Assertion failed: NetSuite would refuse this journal: ${result.detail}${result.path === undefined ? '' : ` (${result.path})`}`);
+      return result.id;
+    },
+    removeDocument: (id) => simulator.ledger.remove(id),
+    changeDocumentLine: (id, line, change) => void simulator.ledger.changeLine(id, line, change),
   };
 }
 
 class SimulatorServer {
   url = '';
   readonly masterData: MasterDataTables;
-  private readonly ledger: SimulatorLedger;
+  readonly ledger: SimulatorLedger;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly concurrencyLimit: number;
@@ -155,7 +177,8 @@ class SimulatorServer {
 
   constructor(private readonly options: NetSuiteSimulatorOptions) {
     this.now = options.now ?? Date.now;
-    this.masterData = new MasterDataTables(options.masterData, this.now, options.suiteQlResultsMax);
+    // The journal tables of SuiteQL are the ledger itself, read at query time (simulator-suiteql-ledger.ts).
+    this.masterData = new MasterDataTables(options.masterData, this.now, options.suiteQlResultsMax, () => ledgerTableRows(this.ledger.list(), (code) => this.masterData.currencyIdOf(code)));
     this.ledger = new SimulatorLedger({
       seed: options.seed,
       subsidiaries: options.subsidiaries ?? [],
