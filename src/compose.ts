@@ -27,6 +27,14 @@ import { processRevision, type ProcessDeps } from './pipeline/process-revision.t
 import { recallReport } from './pipeline/recall-report.ts';
 import { TOPICS } from './pipeline/topics.ts';
 import { openStore, type Store } from './store/db.ts';
+import { ingestEvents } from './pipeline/ingest.ts';
+import { parseEventBody } from './pipeline/parse-events.ts';
+import { AppError } from './errors.ts';
+import type { ReconcileDeps } from './reconcile/run.ts';
+import { startReconcileSchedules } from './reconcile/schedule.ts';
+import { hubSideProviders, type PlatformConnection } from './reconcile/sides.ts';
+import { createConcurFisSource, type ConcurFisSource, type ConcurFisSourceOptions } from './sources/concur-fis.ts';
+import { STATUS_BACK_TOPICS } from './sources/status-back.ts';
 import { migrate } from './store/migrate.ts';
 
 export interface Hub {
@@ -44,6 +52,12 @@ export interface Hub {
   readonly governance: Governance;
   /** What a replay of the exception queue needs (replayExceptions). */
   readonly replay: ReplayDeps;
+  /** What a reconciliation run needs (runReconciliation); the schedules start with the workers. */
+  readonly reconciliation: ReconcileDeps;
+  /** SAP Concur FIS as a source, when configured (HubOptions.concurFis). */
+  readonly concurFis: ConcurFisSource | undefined;
+  /** Takes CloudEvents in as POST /v1/events does, one at a time: a refused one is reported, the others are stored. */
+  ingest(events: readonly object[]): Promise<{ refused: { id: string; code: string; message: string }[] }>;
   /** Starts the broker and the lanes (the workers). The API is started by whoever listens. */
   startWorkers(): void;
   stopWorkers(): Promise<void>;
@@ -67,6 +81,10 @@ export interface HubOptions {
   readonly logger?: Logger;
   readonly store?: Store;
   readonly onPostingEnd?: (end: FinishedPosting) => void;
+  /** Source connections with a read-back (the platform side of reconciliation) other than Concur FIS. */
+  readonly platforms?: readonly PlatformConnection[];
+  /** SAP Concur FIS as a source: pulled and acknowledged while the workers run; posting and payment confirmations sent back. */
+  readonly concurFis?: ConcurFisSourceOptions;
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
@@ -145,6 +163,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     netsuite: netsuiteDefaults(config),
   };
   let schedules: { stop(): void } | undefined;
+  let reconcileSchedules: { stop(): void } | undefined;
   const processDeps: ProcessDeps = {
     store,
     clock,
@@ -174,7 +193,48 @@ export async function createHub(options: HubOptions): Promise<Hub> {
   });
   const entityTargets = Object.fromEntries(options.company.entities.map((e) => [e.code, e.target]));
   const replay: ReplayDeps = { store, clock, entityTargets: () => entityTargets, notifyLane: (target) => lanes.get(target)?.notify(), wakeBroker: () => broker.notify() };
-  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, masterData, sync, validator, mapping, governance, replay });
+  const ingest = async (events: readonly object[]) => {
+    const refused: { id: string; code: string; message: string }[] = [];
+    const refuse = (event: object, error: unknown) => {
+      if (!(error instanceof AppError)) throw error;
+      refused.push({ id: String((event as { id?: unknown }).id), code: error.code, message: error.message });
+    };
+    const parsed: { event: object; checked: ReturnType<typeof parseEventBody> }[] = [];
+    for (const event of events) {
+      try {
+        parsed.push({ event, checked: parseEventBody(event) });
+      } catch (error) {
+        refuse(event, error);
+      }
+    }
+    try {
+      // One transaction for all; should one be refused at ingest (a conflict), each is tried alone.
+      await ingestEvents(store, parsed.flatMap((p) => p.checked), clock.now());
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      for (const { event, checked } of parsed) await ingestEvents(store, checked, clock.now()).catch((e: unknown) => refuse(event, e));
+    }
+    broker.notify();
+    return { refused };
+  };
+  const concurFis: ConcurFisSource | undefined = options.concurFis && createConcurFisSource({ store, clock, logger, ingest }, options.concurFis);
+  if (concurFis) {
+    broker.subscribe(STATUS_BACK_TOPICS.fisPosting, (m) => concurFis.confirmPosting(m));
+    broker.subscribe(STATUS_BACK_TOPICS.fisPayment, (m) => concurFis.confirmPayment(m));
+  }
+  const platforms = [...(concurFis ? [concurFis.platform] : []), ...(options.platforms ?? [])];
+  const reconciliation: ReconcileDeps = {
+    store,
+    clock,
+    logger,
+    entities: () => options.company.entities,
+    mapping,
+    sides: hubSideProviders({ db: store.db, reference, connectors: options.connectors, platforms: () => platforms }),
+    ingest,
+    notifyLane: (target) => lanes.get(target)?.notify(),
+    metrics,
+  };
+  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, masterData, sync, validator, mapping, governance, replay, reconcile: reconciliation });
   let workersRunning = false;
   const hub: Hub = {
     store,
@@ -188,11 +248,16 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     mapping,
     governance,
     replay,
+    reconciliation,
+    concurFis,
+    ingest,
     startWorkers() {
       workersRunning = true;
       masterData.feed.start();
       mapping.start(store.db, config.masterDataPollMs, (error) => logger.error({ err: error }, 'mapping rule sets: refresh failed'));
       schedules = startSchedules(sync);
+      reconcileSchedules = startReconcileSchedules(reconciliation);
+      concurFis?.start();
       broker.start();
       for (const lane of lanes.values()) lane.start();
     },
@@ -200,6 +265,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
       if (!workersRunning) return;
       workersRunning = false;
       schedules?.stop();
+      reconcileSchedules?.stop();
+      await concurFis?.stop();
       mapping.stop();
       await masterData.feed.stop();
       await broker.stop();

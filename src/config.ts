@@ -33,6 +33,11 @@ export const ConfigSchema = Type.Object({
   entitiesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_ENTITIES_FILE: JSON file listing the legal entities; default: the sample company’s three entities' })),
   masterDataSourcesFile: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_MASTER_DATA_SOURCES: JSON file listing the master-data sources and their schedules' })),
   apiKey: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_API_KEY: the API key the command line acts with where it needs a person (`finsync mapping` propose, review, approve…); the hub itself does not use it' })),
+  concurFisUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'FINSYNC_CONCUR_FIS_URL: base URL of SAP Concur (or its simulator); with the token, finsync pulls approved reports from the Financial Integration Service' })),
+  concurFisToken: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_CONCUR_FIS_TOKEN: company-level OAuth 2.0 access token with the FISVC scope; never logged' })),
+  concurSystemId: Type.String({ minLength: 1, maxLength: 50, default: 'finsync', description: 'FINSYNC_CONCUR_SYSTEM_ID: this connection’s systemId, sent with every acknowledgement and confirmation' }),
+  concurPollMs: Int(100, 3_600_000, 5_000, 'FINSYNC_CONCUR_POLL_MS: how often the ready queue is pulled'),
+  concurEntities: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$', description: 'FINSYNC_CONCUR_ENTITIES: comma-separated entities whose reports come from Concur (their platform side for reconciliation); default all' })),
   ruleSetsDir: Type.Optional(Type.String({ minLength: 1, description: 'FINSYNC_RULE_SETS_DIR: folder of rule files (<SCOPE>.yaml or .csv) installed at start as version 1 of their scopes when no rule-set version exists yet' })),
 });
 
@@ -62,6 +67,11 @@ const ENV_NAMES: Record<keyof Config, string> = {
   entitiesFile: 'FINSYNC_ENTITIES_FILE',
   masterDataSourcesFile: 'FINSYNC_MASTER_DATA_SOURCES',
   ruleSetsDir: 'FINSYNC_RULE_SETS_DIR',
+  concurFisUrl: 'FINSYNC_CONCUR_FIS_URL',
+  concurFisToken: 'FINSYNC_CONCUR_FIS_TOKEN',
+  concurSystemId: 'FINSYNC_CONCUR_SYSTEM_ID',
+  concurPollMs: 'FINSYNC_CONCUR_POLL_MS',
+  concurEntities: 'FINSYNC_CONCUR_ENTITIES',
   apiKey: 'FINSYNC_API_KEY',
 };
 

@@ -39,6 +39,12 @@ export const ERRORS = {
   REPLAY_ROLE_REQUIRED: { status: 403, retryable: false, message: '{actor} may not replay items of entity {entity}: a replay needs the operator or admin role, or controller:{entity}. An admin grants it with `finsync apikey create --name NAME --role operator`.' },
   REPLAY_CONFLICT: { status: 409, retryable: true, message: 'Item {id} left the exception queue while the replay was being recorded (another replay, or a newer revision); nothing was replayed. List the queue again and retry.' },
   REPLAY_NOT_FOUND: { status: 404, retryable: false, message: 'No replay with id {id}. List the recent ones with GET /v1/replays.' },
+  // --- event-log replay: re-driving a time window (src/eventlog/redrive.ts) ---
+  REDRIVE_WINDOW_INVALID: { status: 400, retryable: false, message: 'The re-drive window is not valid: {detail}. Give from and to as ISO 8601 instants (e.g. 2026-05-04T00:00:00Z), from before to; nothing was re-driven.' },
+  REDRIVE_WINDOW_TOO_LONG: { status: 400, retryable: false, message: 'The window from {from} to {to} spans {days} days; a re-drive covers at most {maxDays}. Split it into windows of at most {maxDays} days and re-drive them one after another; nothing was re-driven.' },
+  REDRIVE_TOO_MANY: { status: 400, retryable: false, message: 'The window holds {count} report revisions; a re-drive takes at most {max}. Narrow the window or name one entity, and re-drive the parts one after another; nothing was re-driven.' },
+  REDRIVE_ENTITY_UNKNOWN: { status: 400, retryable: false, message: 'Entity {entity} is not configured. Use one of: {configured}; nothing was re-driven.' },
+  REDRIVE_ROLE_REQUIRED: { status: 403, retryable: false, message: '{actor} may not re-drive report revisions of entity {entity}: a re-drive needs the operator or admin role, or controller:{entity} for every entity in the window. Name your entity (entity, --entity), or ask an admin for a key with the role (`finsync apikey create --name NAME --role operator`); nothing was re-driven.' },
   ROUTE_NOT_FOUND: { status: 404, retryable: false, message: 'No route {method} {url}. See /openapi.json for the routes this server offers.' },
   INTERNAL: { status: 500, retryable: true, message: 'Internal error; the details are in the server log under correlation id {correlationId}.' },
 
@@ -108,6 +114,24 @@ export const ERRORS = {
   ERP_CONFLICT: { status: 422, retryable: false, message: '{target} reported a conflict: {detail}. Check the document with external id {externalKey} in the ERP, then replay.' },
   ERP_UNCLASSIFIED: { status: 422, retryable: false, message: '{target} answered in a way finsync does not recognise (HTTP {httpStatus}). The raw answer is kept on the posting attempt; check it, then replay.' },
   ERP_RETRIES_EXHAUSTED: { status: 422, retryable: false, message: '{target} kept failing with {kind} errors over {attempts} attempts: {detail}. Check the connection, then replay.' },
+  // --- reconciliation: breaks kept as exceptions (codes RECON_<class>), and running a reconciliation ---
+  RECON_MISSING_IN_ERP: { status: 422, retryable: false, message: '{entity} {period}: finsync posted {externalKey} but {target} does not hold it, and re-posting it did not settle it. Check the document in the ERP, then replay the posting.' },
+  RECON_EXTRA_IN_ERP: { status: 422, retryable: false, message: '{entity} {period}: {target} holds {externalKey} {detail}. A possible duplicate: reverse the extra document in the ERP, then resolve this break.' },
+  RECON_AMOUNT_MISMATCH: { status: 422, retryable: false, message: '{entity} {period}: the amounts of {externalKey} differ between the sides ({detail}). Find which side is wrong; correct it in that system, then resolve this break.' },
+  RECON_ACCOUNT_MISMATCH: { status: 422, retryable: false, message: '{entity} {period}: {externalKey} is booked on different accounts by the sides ({detail}). Correct the coding in the system that is wrong, then resolve this break.' },
+  RECON_STATUS_MISMATCH: { status: 422, retryable: false, message: '{entity} {period}: {externalKey} {detail}. Decide with the expense platform whether it stands; reverse it or re-approve it, then resolve this break.' },
+  RECON_MISSING_IN_FINSYNC: { status: 422, retryable: false, message: '{entity} {period}: the expense platform approved {externalKey} ({detail}) but finsync holds no posting of it. Fix the cause named, then replay it from the exception queue.' },
+  RECON_RECALLED_AFTER_POSTING: { status: 422, retryable: false, message: 'Report {reportId} revision {revision} was recalled in the expense platform after it was posted as {externalKey}; entity {entity} flags such reports instead of reversing them. Reverse it in the ERP (or re-approve it in the platform), then resolve this break.' },
+  RECON_INPUT_INVALID: { status: 422, retryable: false, message: '{source}, line {line}, column {column}: {detail}. Fix the line and run the reconciliation again; nothing was recorded.' },
+  RECON_PERIOD_INVALID: { status: 400, retryable: false, message: 'Period {period} is not a month: use YYYY-MM, e.g. 2026-11, no later than the current month.' },
+  RECON_ENTITY_UNKNOWN: { status: 400, retryable: false, message: 'Entity {entity} is not configured. Use one of: {configured}.' },
+  RECON_SIDE_UNAVAILABLE: { status: 422, retryable: false, message: 'Cannot read the {side} side of {entity}: {detail}. Configure it (docs/reconciliation.md) or give it as a file with --{side}-file.' },
+  RECON_SIDE_FAILED: { status: 502, retryable: true, message: 'Reading the {side} side of {entity} failed: {detail}. Nothing was recorded; run the reconciliation again when {system} answers.' },
+  RECON_RUN_NOT_FOUND: { status: 404, retryable: false, message: 'No reconciliation run with id {id}. List the recent ones with GET /v1/reconciliations or `finsync reconcile --list`.' },
+  RECON_BREAK_NOT_FOUND: { status: 404, retryable: false, message: 'No open break with id {id}. List the open ones with GET /v1/exceptions?kind=reconciliation.' },
+  RECON_ROLE_REQUIRED: { status: 403, retryable: false, message: '{actor} may not {action} for entity {entity}: it needs the operator or admin role, or controller:{entity}.' },
+  REIMBURSEMENT_NOT_POSTED: { status: 409, retryable: true, message: 'Report {reportId} has no posted journal, so a {milestone} reimbursement cannot be recorded for it. Send the milestone once the report is posted (GET /v1/reports/{reportId}).' },
+  RECON_EXPORT_INVALID: { status: 400, retryable: false, message: 'Cannot write the breaks to {path}: {detail}. Name a writable file ending in .csv or .jsonl (or .json).' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

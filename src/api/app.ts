@@ -22,6 +22,10 @@ import { registerMappingRoutes } from './mapping-routes.ts';
 import { registerMasterDataRoutes } from './master-data-routes.ts';
 import { registerExceptionRoutes } from './exceptions-routes.ts';
 import { registerReplayRoutes } from './replays-routes.ts';
+import { registerReconciliationRoutes } from './reconciliation-routes.ts';
+import { registerReimbursementRoutes } from './reimbursements-routes.ts';
+import type { ReconcileDeps } from '../reconcile/run.ts';
+import { registerEventLogRoutes } from './eventlog-routes.ts';
 import type { ReplayDeps } from '../exceptions/replay.ts';
 import type { MasterDataHub } from '../masterdata/hub.ts';
 import type { SyncContext } from '../masterdata/sources.ts';
@@ -43,6 +47,8 @@ export interface AppDeps {
   readonly sync: SyncContext;
   /** Replays of the exception queue (routes under /v1/replays). */
   readonly replay: ReplayDeps;
+  /** Reconciliation runs and breaks (routes under /v1/reconciliations). */
+  readonly reconcile: ReconcileDeps;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -84,6 +90,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerMappingRoutes(app, deps);
   registerExceptionRoutes(app, deps);
   registerReplayRoutes(app, deps);
+  registerReconciliationRoutes(app, deps);
+  registerReimbursementRoutes(app, deps);
+  registerEventLogRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;
 }

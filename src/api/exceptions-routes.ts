@@ -49,11 +49,36 @@ const ErpAnswerSchema = Type.Object(
 
 const Kind = OneOf(EXCEPTION_KINDS);
 
+const SideSchema = Nullable(
+  Type.Object({
+    status: Type.String({ description: 'platform: approved | recalled; finsync: posted (unconfirmed) | reversed | confirmed; ERP: empty' }),
+    amounts: Type.Array(Type.Object({ account: Type.String(), amountMinor: Type.Integer({ description: 'net in minor units: debit positive, credit negative' }) })),
+    documents: Type.Array(Type.String(), { description: 'ERP: every document holding the key' }),
+  }),
+);
+
+const BreakContextSchema = Type.Object(
+  {
+    class: OneOf(['missing_in_erp', 'extra_in_erp', 'amount_mismatch', 'account_mismatch', 'status_mismatch', 'missing_in_finsync']),
+    period: Type.String(),
+    currency: Type.String(),
+    state: Type.String({ description: 'open' }),
+    action: Type.String({ description: 'what finsync did: exception (nothing safe to do), or the healing it tried before' }),
+    firstRunId: Nullable(Type.String()),
+    lastRunId: Nullable(Type.String()),
+    platform: SideSchema,
+    finsync: SideSchema,
+    erp: SideSchema,
+  },
+  { description: 'for a reconciliation break: its class and what each side holds for the key' },
+);
+
 export const ExceptionItemSchema = Type.Object({
-  id: Type.String({ description: 'revision:<reportId>:<revision> or posting:<id>' }),
-  stage: OneOf(['revision', 'posting', 'reversal']),
-  reportId: Type.String(),
-  revision: Type.Integer(),
+  id: Type.String({ description: 'revision:<reportId>:<revision>, posting:<id>, or break:<id> (a reconciliation break)' }),
+  stage: OneOf(['revision', 'posting', 'reversal', 'reconciliation']),
+  reportId: Nullable(Type.String({ description: 'null only for a reconciliation break on a key no report is known for' })),
+  revision: Nullable(Type.Integer()),
+  reconciliation: Nullable(BreakContextSchema),
   entity: Type.String(),
   target: Nullable(Type.String()),
   code: Type.String(),

@@ -20,7 +20,16 @@ const ReplaySummarySchema = Type.Object({
   actor: Type.String({ description: 'the name of the API key holder who replayed' }),
   reason: Type.String(),
   createdAt: Iso,
-  selection: Type.Object({ ids: Type.Optional(Type.Array(Type.String())), group: Type.Optional(Type.String()) }, { description: 'what was asked: item ids, or a cause group' }),
+  selection: Type.Object(
+    {
+      ids: Type.Optional(Type.Array(Type.String())),
+      group: Type.Optional(Type.String()),
+      window: Type.Optional(Type.Object({ from: Iso, to: Iso }, { description: 'a re-drive of the event log (POST /v1/redrives): the time window' })),
+      entity: Type.Optional(Type.String({ description: 'a re-drive limited to one entity' })),
+      mapping: Type.Optional(Type.Object({ entity: Type.String(), codes: Type.Array(Type.String()) }, { description: 'a mapping replay (finsync mapping replay): the entity and the quarantine codes' })),
+    },
+    { description: 'what was asked: item ids, a cause group, a re-drive window, or a mapping replay' },
+  ),
   itemCount: Type.Integer(),
 });
 

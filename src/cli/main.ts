@@ -2,6 +2,7 @@
  * The `finsync` command line: argument parsing only; each command lives in its own file.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerEventLogCommands } from './eventlog-commands.ts';
 
 function parseBoundedInt(name: string, min: number, max: number) {
   return (value: string): number => {
@@ -231,9 +232,43 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .command('show <replayId>')
     .description('Show a replay: who, when, why, and each item’s outcome now (pending, posted with its recovery time, quarantined again)')
     .option('--json', 'print JSON (the answer of GET /v1/replays/{id})', false)
-    .action(async (replayId: string, opts) => {
-      exitCode = await (await import('./replay-command.ts')).runReplayShowCommand(replayId, opts);
+    .action(async (replayId: string, _opts, command: Command) => {
+      exitCode = await (await import('./replay-command.ts')).runReplayShowCommand(replayId, command.optsWithGlobals());
     });
+  const reconcile = program
+    .command('reconcile')
+    .description('Three-way reconciliation of one entity and period: what the expense platform approved, what finsync posted, what the ERP holds; safe breaks heal, the others open exceptions')
+    .option('--entity <code>', 'the legal entity (required)')
+    .option('--period <YYYY-MM>', 'the accounting period; default the current month')
+    .option('--platform-file <csv>', "the platform's side from a line file (docs/reconciliation.md) instead of its connector")
+    .option('--erp-file <csv>', "the ERP's side from a line file instead of its connector")
+    .option('--export <file>', 'write the breaks to a .csv, .jsonl or .json file (JSON: breaks and the summary)')
+    .option('--no-heal', 'record the breaks without healing any')
+    .option('--no-progress', 'no progress bar')
+    .addOption(apiKeyOption())
+    .option('--json', 'print the run summary as JSON (the answer of POST /v1/reconciliations)', false)
+    .action(async (opts) => {
+      if (opts.entity === undefined) throw (await import('./cli-support.ts')).argumentInvalid('--entity is required (e.g. --entity DE01)');
+      exitCode = await (await import('./reconcile-command.ts')).runReconcileCommand(opts);
+    });
+  reconcile
+    .command('list')
+    .description('Recent reconciliation runs, newest first')
+    .option('--entity <code>', 'one legal entity')
+    .option('--limit <n>', 'how many (default 20, at most 200)')
+    .option('--json', 'print JSON', false)
+    .action(async (opts, command: Command) => {
+      // --json after the subcommand may be taken by the parent, which has one too: either counts.
+      exitCode = await (await import('./reconcile-command.ts')).runReconcileListCommand(command.optsWithGlobals());
+    });
+  reconcile
+    .command('show <runId>')
+    .description('One run: completeness, breaks by class, what was healed, the balances that differ')
+    .option('--json', 'print JSON (the answer of GET /v1/reconciliations/{id})', false)
+    .action(async (runId: string, _opts, command: Command) => {
+      exitCode = await (await import('./reconcile-command.ts')).runReconcileShowCommand(runId, command.optsWithGlobals());
+    });
+  registerEventLogCommands(program, apiKeyOption, (code) => (exitCode = code));
   program
     .command('drift')
     .description('Master-data drift between the ERP and HR / the expense platform, per entity, with the reports each record blocks')

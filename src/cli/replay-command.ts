@@ -70,7 +70,7 @@ export function formatReplay(replay: ReplayDetail): string {
   const head = [
     `replay ${replay.id}`,
     `by ${replay.actor} at ${replay.createdAt}: ${replay.reason}`,
-    `selection: ${replay.selection.group !== undefined ? `group ${replay.selection.group}` : `${replay.selection.ids?.length ?? 0} id(s)`}`,
+    `selection: ${replay.selection.window !== undefined ? `re-drive of ${replay.selection.window.from} to ${replay.selection.window.to}${replay.selection.entity !== undefined ? ` (${replay.selection.entity})` : ''}` : replay.selection.group !== undefined ? `group ${replay.selection.group}` : `${replay.selection.ids?.length ?? 0} id(s)`}`,
     `outcomes: ${Object.entries(replay.outcomes).map(([k, n]) => `${n} ${k}`).join(', ')}`,
   ];
   const rows = replay.items.map((i) => [i.id, i.previousCode, i.outcome, i.outcome === 'quarantined' ? (i.code ?? '-') : i.outcome === 'posted' ? `${i.postedAt} (${i.recoverySeconds ?? '?'}s)` : i.state]);

@@ -4,6 +4,7 @@
  * pipeline imports only this file.
  */
 import type { JournalEntry } from '../domain/journal.ts';
+import type { LineSource } from '../reconciliation/types.ts';
 
 /** External-system failures, classified. The runner decides retry or quarantine from the kind alone. */
 export type ErrorKind = 'transient' | 'rate_limited' | 'unavailable' | 'auth' | 'invalid' | 'conflict' | 'not_found';
@@ -63,4 +64,21 @@ export interface TargetConnector {
   post(request: PostingRequest): Promise<PostOutcome>;
   /** Finds the document holding an external key, to settle an unknown outcome before any resend. */
   lookup(externalKey: string): Promise<LookupOutcome>;
+  /**
+   * Reads back the journals the ERP holds for one entity and accounting period, as the ERP side of
+   * a reconciliation (src/reconciliation). A connector without it cannot be reconciled except
+   * from a file extract.
+   */
+  readBack?(scope: ReadBackScope): LineSource;
+}
+
+export interface ReadBackScope {
+  /** Our entity code, written on every line. */
+  readonly entity: string;
+  /** The entity's id in the ERP (NetSuite subsidiary). */
+  readonly subsidiaryId: string;
+  /** `YYYY-MM`. */
+  readonly period: string;
+  /** Our GL account code for an ERP account id; undefined when finsync knows none (the connector then writes a code of its own, e.g. `netsuite:<id>`, which breaks as an account mismatch). */
+  readonly accountCodeOf: (erpId: string) => string | undefined;
 }

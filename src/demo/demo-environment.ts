@@ -1,7 +1,12 @@
 /**
- * Starts the reference scenario on one machine: a NetSuite simulator on its own port, the hub
- * (store, workers, HTTP API on a random port) wired to it, and an API key for the expense-platform
- * simulator. Used by `finsync demo`, the simulation tests and the pipeline benchmark.
+ * Starts the reference scenario on one machine: a NetSuite simulator and an SAP Concur FIS
+ * simulator on their own ports, the hub (store, workers, HTTP API on a random port) wired to both
+ * (NetSuite as the ERP; Concur FIS as the source of the entities in `concurEntities`, pulled,
+ * acknowledged and confirmed), and an API key for the CloudEvents expense-platform simulator. Used
+ * by `finsync demo`, the simulation tests and the pipeline benchmark.
+ *
+ * Given `simulators`, it uses those instead of starting new ones and leaves them running on close:
+ * a test restarts the hub on the same store and simulators, as after a crash.
  */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -12,6 +17,8 @@ import type { Config } from '../config.ts';
 import { createNetSuiteConnector } from '../connectors/netsuite/client.ts';
 import type { TargetConnector } from '../connectors/contract.ts';
 import { startNetSuiteSimulator, type Faults, type NetSuiteSimulator } from '../connectors/netsuite/simulator.ts';
+import { createConcurFisClient } from '../connectors/concur-fis/client.ts';
+import { startConcurFisSimulator, type ConcurFisSimulator } from '../connectors/concur-fis/simulator.ts';
 import type { FinishedPosting } from '../pipeline/finish-posting.ts';
 import { dropPostgresSchema, openStore, type Store } from '../store/db.ts';
 import { createApiKey } from '../store/api-keys.ts';
@@ -24,9 +31,38 @@ import { sampleRuleFiles } from './sample-rules.ts';
 /** The demo's master-data source: the NetSuite simulator's reference data, read through SuiteQL. */
 export const DEMO_NETSUITE_SOURCE = 'netsuite';
 
+export interface DemoSimulators {
+  readonly netsuite: NetSuiteSimulator;
+  readonly netsuiteToken: string;
+  readonly concur: ConcurFisSimulator;
+  readonly concurToken: string;
+}
+
+/** The systemId the demo's Concur connection sends. */
+export const DEMO_CONCUR_SYSTEM_ID = 'finsync-demo';
+
+export async function startDemoSimulators(seed: number, faults?: Faults): Promise<DemoSimulators> {
+  const netsuiteToken = randomBytes(16).toString('hex');
+  const concurToken = randomBytes(16).toString('hex');
+  const netsuite = await startNetSuiteSimulator({
+    port: 0,
+    token: netsuiteToken,
+    seed,
+    concurrencyLimit: 15,
+    // The ERP holds the company's reference data; the hub pulls it through SuiteQL.
+    masterData: netsuiteMasterDataFromCompany(SAMPLE_COMPANY),
+    ...(faults && { faults }),
+  });
+  const concur = await startConcurFisSimulator({ seed, tokens: { [concurToken]: ['FISVC', 'expense.report.read'] }, systemId: DEMO_CONCUR_SYSTEM_ID });
+  return { netsuite, netsuiteToken, concur, concurToken };
+}
+
 export interface DemoEnvironment {
   readonly hub: Hub;
   readonly simulator: NetSuiteSimulator;
+  readonly concur: ConcurFisSimulator;
+  /** The token the hub's Concur connection uses (FISVC and expense report read). */
+  readonly concurToken: string;
   readonly apiUrl: string;
   readonly apiKey: string;
   /** The connector the hub posts through (as wrapped, if a wrapper was given). */
@@ -48,20 +84,21 @@ export interface EnvironmentOptions {
   readonly onPostingEnd?: (end: FinishedPosting) => void;
   /** Lets simulations put a fault-injecting decorator around the connector (e.g. a worker crash after send). */
   readonly wrapConnector?: (connector: TargetConnector) => TargetConnector;
+  /** Simulators already running (a restart on the same store); they stay running on close. */
+  readonly simulators?: DemoSimulators;
+  /** Entities whose reports come through Concur FIS; default none (every report comes as CloudEvents). */
+  readonly concurEntities?: readonly string[];
 }
 
 export async function startDemoEnvironment(options: EnvironmentOptions): Promise<DemoEnvironment> {
-  const token = randomBytes(16).toString('hex');
   const company = SAMPLE_COMPANY;
-  const simulator = await startNetSuiteSimulator({
-    port: 0,
-    token,
-    seed: options.seed,
-    concurrencyLimit: 15,
-    // The ERP holds the company's reference data; the hub pulls it through SuiteQL below.
-    masterData: netsuiteMasterDataFromCompany(company),
-    ...(options.faults && { faults: options.faults }),
-  });
+  const simulators = options.simulators ?? (await startDemoSimulators(options.seed, options.faults));
+  const { netsuite: simulator, netsuiteToken: token } = simulators;
+  const closeSimulators = async () => {
+    if (options.simulators) return;
+    await simulator.close();
+    await simulators.concur.close();
+  };
   const store: Store =
     options.storage.kind === 'sqlite'
       ? await openStore({ kind: 'sqlite', file: options.storage.file })
@@ -85,6 +122,12 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     store,
     logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.onPostingEnd && { onPostingEnd: options.onPostingEnd }),
+    concurFis: {
+      client: createConcurFisClient({ baseUrl: simulators.concur.url, token: simulators.concurToken, systemId: DEMO_CONCUR_SYSTEM_ID, requestTimeoutMs: options.config.requestTimeoutMs }),
+      source: 'concur-fis',
+      entities: options.concurEntities ?? [],
+      pollIntervalMs: Math.max(options.config.pollIntervalMs, 50),
+    },
   });
   let apiUrl: string;
   try {
@@ -98,7 +141,7 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
   } catch (error) {
     await hub.close();
     await store.close();
-    await simulator.close();
+    await closeSimulators();
     throw error;
   }
   hub.startWorkers();
@@ -106,6 +149,8 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
   return {
     hub,
     simulator,
+    concur: simulators.concur,
+    concurToken: simulators.concurToken,
     apiUrl,
     apiKey: key,
     connector,
@@ -113,7 +158,7 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     async close() {
       await hub.close();
       await store.close();
-      await simulator.close();
+      await closeSimulators();
       if (options.keep) return;
       if (options.storage.kind === 'sqlite') {
         for (const suffix of ['', '-wal', '-shm']) rmSync(`${options.storage.file}${suffix}`, { force: true });

@@ -8,6 +8,8 @@ import { countLogKinds } from '../store/event-log.ts';
 import { countReportStates } from '../store/reports.ts';
 import { countAllDefects } from '../mapping/mapping-store.ts';
 import { versionRef } from '../mapping/rule-set.ts';
+import type { SimDocumentView } from '../connectors/concur-fis/simulator.ts';
+import type { ReconRunSummary } from '../reconcile/run.ts';
 
 export interface DemoSummary {
   reports: number;
@@ -33,6 +35,45 @@ export interface DemoSummary {
   lagMsP50: number;
   lagMsP99: number;
   elapsedMs: number;
+  /** SAP Concur FIS as a source, from the simulator's own record of what it received. */
+  concur?: {
+    documents: number;
+    /** Documents acknowledged exactly once (and none more than once). */
+    acknowledgedOnce: number;
+    acknowledgedMoreThanOnce: number;
+    confirmedSuccess: number;
+    confirmedFailure: number;
+    /** Accepted payment confirmations by code (CP, PP, RE). */
+    payments: Record<string, number>;
+  };
+  /** The three-way reconciliation of DE01 at the end of the run. */
+  reconciliation?: {
+    entity: string;
+    period: string;
+    completeness: string | null;
+    breaks: Record<string, number>;
+    healed: Record<string, number>;
+    exceptionsOpened: number;
+    alreadyInQueue: number;
+  };
+}
+
+export interface SummaryExtras {
+  readonly concur?: { documents(): readonly SimDocumentView[] };
+  readonly reconciliation?: ReconRunSummary;
+}
+
+function concurFigures(documents: readonly SimDocumentView[]): NonNullable<DemoSummary['concur']> {
+  const payments: Record<string, number> = {};
+  for (const d of documents) for (const p of d.paymentConfirmations) if (p.code === 0) payments[p.processingStatusCode] = (payments[p.processingStatusCode] ?? 0) + 1;
+  return {
+    documents: documents.length,
+    acknowledgedOnce: documents.filter((d) => d.acknowledgements.successful === 1).length,
+    acknowledgedMoreThanOnce: documents.filter((d) => d.acknowledgements.successful + d.acknowledgements.repeats > 1).length,
+    confirmedSuccess: documents.filter((d) => d.status === 'POSTING_CONFIRMED_SUCCESS').length,
+    confirmedFailure: documents.filter((d) => d.status === 'POSTING_CONFIRMED_FAILURE').length,
+    payments,
+  };
 }
 
 interface SimLedgerDocument {
@@ -46,7 +87,7 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[index];
 }
 
-export async function summarizeDemo(store: Store, simulatorUrl: string, startedAt: number, now: number): Promise<DemoSummary> {
+export async function summarizeDemo(store: Store, simulatorUrl: string, startedAt: number, now: number, extras: SummaryExtras = {}): Promise<DemoSummary> {
   const states = await countReportStates(store.db);
   const kinds = await countLogKinds(store.db, ['event.duplicate', 'revision.duplicate', 'posting.found-on-lookup', 'revision.resumed']);
   const records = await store.db.selectFrom('md_records').select((eb) => eb.fn.countAll<number>().as('n')).where('replaced_at', 'is', null).executeTakeFirst();
@@ -76,6 +117,18 @@ export async function summarizeDemo(store: Store, simulatorUrl: string, startedA
     lagMsP50: percentile(lags, 50),
     lagMsP99: percentile(lags, 99),
     elapsedMs: now - startedAt,
+    ...(extras.concur && { concur: concurFigures(extras.concur.documents()) }),
+    ...(extras.reconciliation && {
+      reconciliation: {
+        entity: extras.reconciliation.entity,
+        period: extras.reconciliation.period,
+        completeness: extras.reconciliation.completeness.percent,
+        breaks: { ...extras.reconciliation.breaks },
+        healed: { ...extras.reconciliation.healed },
+        exceptionsOpened: extras.reconciliation.exceptionsOpened,
+        alreadyInQueue: extras.reconciliation.alreadyInQueue,
+      },
+    }),
   };
 }
 
@@ -94,6 +147,22 @@ export function formatSummary(s: DemoSummary): string {
     `  ERP documents:        ${s.erpDocuments} (external ids with more than one document: ${s.erpDuplicates})`,
     `  unbalanced journals:  ${s.unbalanced}`,
     `  approval-to-posted lag: p50 ${s.lagMsP50} ms, p99 ${s.lagMsP99} ms`,
+    ...(s.concur
+      ? [
+          `  SAP Concur FIS:       ${s.concur.documents} documents, ${s.concur.acknowledgedOnce} acknowledged once (more than once: ${s.concur.acknowledgedMoreThanOnce}), ${s.concur.confirmedSuccess} confirmed posted, ${s.concur.confirmedFailure} confirmed failed`,
+          `  payments confirmed:   ${Object.entries(s.concur.payments).map(([code, n]) => `${code} ${n}`).join(', ') || 'none'}`,
+        ]
+      : []),
+    ...(s.reconciliation
+      ? [
+          `  reconciliation ${s.reconciliation.entity} ${s.reconciliation.period}: ${s.reconciliation.completeness ?? 'n/a'}% complete; breaks ${breakList(s.reconciliation.breaks)}; ${s.reconciliation.alreadyInQueue} already in the exception queue; ${s.reconciliation.exceptionsOpened} new exceptions`,
+        ]
+      : []),
   ].join('\n');
+}
+
+function breakList(breaks: Record<string, number>): string {
+  const found = Object.entries(breaks).filter(([, n]) => n > 0);
+  return found.length === 0 ? 'none' : found.map(([c, n]) => `${n} ${c}`).join(', ');
 }
 

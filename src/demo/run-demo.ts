@@ -1,8 +1,11 @@
 /**
- * `finsync demo`: the reference scenario end to end. The expense-platform simulator sends approved
- * reports as CloudEvents to the hub's HTTP API (with duplicate deliveries when faults are on), later
- * sends revisions of reports already posted, and the hub posts balanced journals to the NetSuite
- * simulator. Master data comes from the NetSuite simulator through SuiteQL. Reports for employees
+ * `finsync demo`: the reference scenario end to end. DE01's reports come through the SAP Concur
+ * FIS simulator (pulled, acknowledged, confirmed back with the ERP document number); the other
+ * entities' through the expense-platform simulator, which sends approved reports as CloudEvents to
+ * the hub's HTTP API (with duplicate deliveries when faults are on) and later revisions of reports
+ * already posted. The hub posts balanced journals to the NetSuite simulator. At the end a payment
+ * run reports reimbursements (confirmed to Concur as payments), and DE01 is reconciled three ways
+ * (Concur, finsync, NetSuite). Master data comes from the NetSuite simulator through SuiteQL. Reports for employees
  * the ERP does not have yet wait; the demo then adds those new hires to NetSuite and syncs, and the
  * waiting reports resume by themselves. Ends when every report is in an end state (posted,
  * quarantined, or still waiting for master data nobody added), then reports the figures.
@@ -18,6 +21,8 @@ import { summarizeDemo, type DemoSummary } from './demo-summary.ts';
 import { generateReports, reviseReport, toCloudEvent } from './expense-platform.ts';
 import { countReportStates } from '../store/reports.ts';
 import { SAMPLE_COMPANY } from './sample-company.ts';
+import { runReconciliation } from '../reconcile/run.ts';
+import { recordMilestone } from '../sources/reimbursements.ts';
 
 export interface DemoOptions {
   readonly reports: number;
@@ -60,14 +65,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     seed: options.seed,
     storage,
     keep: options.keep,
+    concurEntities: CONCUR_ENTITIES,
     ...(options.logger && { logger: options.logger }),
   });
   try {
     // Faults start once the hub is up and has its master data, so the maintenance window falls on postings.
     if (options.faults) env.simulator.setFaults(demoFaults(Date.now()));
     const reports = generateReports({ count: options.reports, seed: options.seed });
-    const revised = pickRevisions(reports, options.seed);
-    await sendReports(env, reports, options.faults, options.seed);
+    const viaConcur = reports.filter((r) => CONCUR_ENTITIES.includes(r.entity));
+    const viaEvents = reports.filter((r) => !CONCUR_ENTITIES.includes(r.entity));
+    // Concur FIS documents carry one revision per report: only the CloudEvents platform revises.
+    const revised = pickRevisions(viaEvents, options.seed);
+    for (const report of viaConcur) env.concur.publish(stampApproval(report));
+    await sendReports(env, viaEvents, options.faults, options.seed);
     await waitForEndStates(env, reports.length, options, (done) => options.onProgress?.(Math.min(done, reports.length), reports.length));
     // New hires reach the ERP late: add them to NetSuite, sync, and the reports waiting for them resume.
     if ((await addLateHires(env)) > 0) {
@@ -79,9 +89,47 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     await sendEvents(env, revisions.map((r) => toCloudEvent(stampApproval(r), { type: 'updated' })));
     await waitForEndStates(env, reports.length, options, (done) => options.onProgress?.(done, reports.length));
     await waitForIdleLanes(env, options);
-    return await summarizeDemo(env.hub.store, env.simulator.url, startedAt, Date.now());
+    await payReimbursements(env);
+    const reconciliation = await runReconciliation(env.hub.reconciliation, { entity: 'DE01', period: new Date().toISOString().slice(0, 7), trigger: 'manual', actor: 'finsync-demo' });
+    await waitForConfirmations(env, options);
+    return await summarizeDemo(env.hub.store, env.simulator.url, startedAt, Date.now(), { concur: env.concur, reconciliation });
   } finally {
     await env.close();
+  }
+}
+
+/** The entities whose reports the demo sends through SAP Concur FIS. */
+export const CONCUR_ENTITIES: readonly string[] = ['DE01'];
+
+/** The payment run: every posted report of a Concur entity is scheduled, then paid (one in 50 is returned by the bank). */
+async function payReimbursements(env: DemoEnvironment): Promise<void> {
+  const posted = await env.hub.store.db
+    .selectFrom('postings')
+    .innerJoin('reports', 'reports.report_id', 'postings.report_id')
+    .select(['postings.report_id'])
+    .where('postings.kind', '=', 'journal')
+    .where('postings.state', '=', 'posted')
+    .where('reports.entity', 'in', [...CONCUR_ENTITIES])
+    .orderBy('postings.report_id')
+    .execute();
+  const now = Date.now();
+  for (const [n, { report_id: reportId }] of posted.entries()) {
+    const run = `PAYRUN-${new Date(now).toISOString().slice(0, 10)}`;
+    await recordMilestone(env.hub.store, { reportId, milestone: 'scheduled', reference: run }, now);
+    await recordMilestone(env.hub.store, { reportId, milestone: 'paid', reference: run }, now);
+    if (n % 50 === 49) await recordMilestone(env.hub.store, { reportId, milestone: 'returned', reference: `${run}-R` }, now);
+  }
+  env.hub.broker.notify();
+}
+
+/** Waits until the status-back messages to Concur (posting and payment confirmations) are delivered. */
+async function waitForConfirmations(env: DemoEnvironment, options: DemoOptions): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15 * 60_000);
+  for (;;) {
+    const open = await env.hub.store.db.selectFrom('outbox').select((eb) => eb.fn.countAll<number>().as('n')).where('done_at', 'is', null).executeTakeFirst();
+    if (Number(open?.n ?? 0) === 0) return;
+    if (Date.now() > deadline) throw new Error(`Demo timed out with ${open?.n} messages undelivered`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

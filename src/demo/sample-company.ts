@@ -10,9 +10,9 @@ import type { Policy } from '../masterdata/records.ts';
 export const SAMPLE_TARGET = 'netsuite';
 
 const ENTITIES: LegalEntity[] = [
-  { code: 'US01', name: 'Finsync Demo Inc.', country: 'US', currency: 'USD', target: SAMPLE_TARGET, erpSubsidiaryId: '1' },
-  { code: 'DE01', name: 'Finsync Demo GmbH', country: 'DE', currency: 'EUR', target: SAMPLE_TARGET, erpSubsidiaryId: '2' },
-  { code: 'JP01', name: 'Finsync Demo K.K.', country: 'JP', currency: 'JPY', target: SAMPLE_TARGET, erpSubsidiaryId: '3' },
+  { code: 'US01', name: 'Finsync Demo Inc.', country: 'US', currency: 'USD', target: SAMPLE_TARGET, erpSubsidiaryId: '1', reconcileSchedule: '0 2 * * *' },
+  { code: 'DE01', name: 'Finsync Demo GmbH', country: 'DE', currency: 'EUR', target: SAMPLE_TARGET, erpSubsidiaryId: '2', reconcileSchedule: '0 2 * * *' },
+  { code: 'JP01', name: 'Finsync Demo K.K.', country: 'JP', currency: 'JPY', target: SAMPLE_TARGET, erpSubsidiaryId: '3', recalledAfterPosting: 'flag', reconcileSchedule: '0 3 * * *' },
 ];
 
 const ACCOUNTS: [string, string, boolean][] = [

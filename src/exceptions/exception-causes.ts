@@ -19,9 +19,10 @@ import { MAPPING_DEFECT_CODES } from '../mapping/rule-set.ts';
  * | `conflict` | `ERP_CONFLICT` | the document already in the ERP |
  * | `unclassified` | `ERP_UNCLASSIFIED` | unknown: read the vendor's raw answer |
  * | `retries_exhausted` | `ERP_RETRIES_EXHAUSTED` | the connection (the item's `erp.errorKind` says which failure kept recurring) |
+ * | `reconciliation` | `RECON_*` | whichever side the break shows wrong (platform, finsync or the ERP) |
  * | `other` | anything else | see the message |
  */
-export const EXCEPTION_KINDS = ['master_data', 'mapping', 'report', 'policy', 'invalid', 'auth', 'conflict', 'unclassified', 'retries_exhausted', 'other'] as const;
+export const EXCEPTION_KINDS = ['master_data', 'mapping', 'report', 'policy', 'invalid', 'auth', 'conflict', 'unclassified', 'retries_exhausted', 'reconciliation', 'other'] as const;
 export type ExceptionKind = (typeof EXCEPTION_KINDS)[number];
 
 const ERP_CODE_KINDS: Readonly<Record<string, ExceptionKind>> = {
@@ -42,6 +43,7 @@ const PREFIX_KINDS: readonly (readonly [string, ExceptionKind])[] = [
   ['AMOUNT_', 'report'],
   ['ALLOCATION_', 'report'],
   ['POLICY_', 'policy'],
+  ['RECON_', 'reconciliation'],
 ];
 
 export function kindOfCode(code: string): ExceptionKind {

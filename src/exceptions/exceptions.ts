@@ -10,6 +10,10 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../store/db.ts';
+import { formatErrorMessage } from '../errors.ts';
+import { breakParams } from '../reconcile/break-message.ts';
+import { listBreaks, type OpenBreak } from '../reconcile/breaks.ts';
+import type { BreakClass, SideValues } from '../reconciliation/types.ts';
 import { causeKey, codesOfKind, kindOfCode, recordFromErpField, recordNamedByCode, type ExceptionKind, type OffendingRecord } from './exception-causes.ts';
 
 export { EXCEPTION_KINDS, kindOfCode, type ExceptionKind, type OffendingRecord } from './exception-causes.ts';
@@ -18,8 +22,27 @@ export const EXCEPTIONS_MAX = 10_000;
 /** Characters of the vendor's raw answer kept on an item. */
 export const RAW_ANSWER_CHARS_MAX = 4_096;
 
-/** Where the item stopped: before any posting existed (validation, mapping), at the journal's posting, or at a reversal's. */
-export type ExceptionStage = 'revision' | 'posting' | 'reversal';
+/**
+ * Where the item stopped: before any posting existed (validation, mapping), at the journal's
+ * posting, or at a reversal's; or `reconciliation`: a break a reconciliation run (or an
+ * approval-state check) found and could not heal (src/reconcile).
+ */
+export type ExceptionStage = 'revision' | 'posting' | 'reversal' | 'reconciliation';
+
+/** What a reconciliation break holds: its class and what each side has for the key. */
+export interface BreakContext {
+  readonly class: BreakClass;
+  readonly period: string;
+  readonly currency: string;
+  /** `open`, or `healing` (finsync re-drove it; the next run confirms). */
+  readonly state: string;
+  readonly action: string;
+  readonly firstRunId: string | null;
+  readonly lastRunId: string | null;
+  readonly platform: SideValues | null;
+  readonly finsync: SideValues | null;
+  readonly erp: SideValues | null;
+}
 
 /** The last call to the ERP for a quarantined posting. */
 export interface ErpAnswer {
@@ -33,12 +56,7 @@ export interface ErpAnswer {
   readonly rawTruncated: boolean;
 }
 
-export interface ExceptionItem {
-  /** `revision:<reportId>:<revision>` or `posting:<postingId>`. */
-  readonly id: string;
-  readonly stage: ExceptionStage;
-  readonly reportId: string;
-  readonly revision: number;
+interface ItemBase {
   readonly entity: string;
   /** The ERP; for a revision quarantined before posting, the one its entity posts to (when known). */
   readonly target: string | null;
@@ -61,6 +79,29 @@ export interface ExceptionItem {
   readonly correlationId: string;
 }
 
+/** A quarantined revision or posting: replayable. */
+export interface QueueItem extends ItemBase {
+  /** `revision:<reportId>:<revision>` or `posting:<postingId>`. */
+  readonly id: string;
+  readonly stage: 'revision' | 'posting' | 'reversal';
+  readonly reportId: string;
+  readonly revision: number;
+  readonly reconciliation: null;
+}
+
+/** An open reconciliation break: resolved by a person (or cleared by a later run), never replayed. */
+export interface BreakItem extends ItemBase {
+  /** `break:<id>`. */
+  readonly id: string;
+  readonly stage: 'reconciliation';
+  /** Null for a key finsync never posted and the platform does not know (a foreign ERP document). */
+  readonly reportId: string | null;
+  readonly revision: number | null;
+  readonly reconciliation: BreakContext;
+}
+
+export type ExceptionItem = QueueItem | BreakItem;
+
 export interface ExceptionFilter {
   readonly entity?: string;
   readonly target?: string;
@@ -82,7 +123,7 @@ export interface ExceptionList {
   readonly truncated: boolean;
 }
 
-type Only = { readonly reportId: string; readonly revision: number } | { readonly postingId: number };
+type Only = { readonly reportId: string; readonly revision: number } | { readonly postingId: number } | { readonly breakId: number };
 
 export async function listExceptions(db: Db, filter: ExceptionFilter = {}, options: ListOptions = {}): Promise<ExceptionList> {
   return collect(db, filter, options);
@@ -96,6 +137,8 @@ export async function getException(db: Db, id: string, options: Omit<ListOptions
 }
 
 export function parseExceptionId(id: string): Only | undefined {
+  const found = /^break:(\d{1,15})$/.exec(id);
+  if (found) return { breakId: Number(found[1]) };
   const posting = /^posting:(\d{1,15})$/.exec(id);
   if (posting) return { postingId: Number(posting[1]) };
   const revision = /^revision:(.+):(\d{1,9})$/.exec(id);
@@ -107,14 +150,16 @@ async function collect(db: Db, filter: ExceptionFilter, options: ListOptions, on
   const now = options.now ?? Date.now();
   const cutoff = filter.olderThanMs === undefined ? undefined : now - filter.olderThanMs;
   const query = { filter, limit, cutoff, entityTargets: options.entityTargets ?? {}, only };
-  const [revisions, postings] = await Promise.all([
-    only && 'postingId' in only ? [] : readRevisions(db, query),
-    only && 'reportId' in only ? [] : readPostings(db, query),
+  const [revisions, postings, breaks] = await Promise.all([
+    only && !('reportId' in only) ? [] : readRevisions(db, query),
+    only && !('postingId' in only) ? [] : readPostings(db, query),
+    only && !('breakId' in only) ? [] : readBreakItems(db, query),
   ]);
   // Oldest first by when the item arrived; firstSeen, known only after the log is read, never precedes it.
-  const rows = [...revisions, ...postings].sort((a, b) => a.since - b.since || a.id.localeCompare(b.id));
+  const rows = [...revisions, ...postings, ...breaks].sort((a, b) => a.since - b.since || a.id.localeCompare(b.id));
   const kept = rows.slice(0, limit);
-  const items = await enrich(db, kept);
+  const queued = await enrich(db, kept.filter((r): r is Row => r.stage !== 'reconciliation'));
+  const items: ExceptionItem[] = [...queued, ...kept.flatMap((r) => (r.stage === 'reconciliation' ? [r.item] : []))];
   const aged = cutoff === undefined ? items : items.filter((i) => Date.parse(i.firstSeen) <= cutoff);
   aged.sort((a, b) => a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id));
   return { items: aged, truncated: rows.length > limit };
@@ -143,6 +188,51 @@ interface BaseRow {
 type RevisionRow = BaseRow & { readonly stage: 'revision' };
 type PostingRow = BaseRow & { readonly stage: 'posting' | 'reversal'; readonly postingId: number; readonly externalKey: string; readonly erpRefs: string };
 type Row = RevisionRow | PostingRow;
+
+/** Open reconciliation breaks as items (src/reconcile/breaks.ts); their context is all in the row. */
+async function readBreakItems(db: Db, q: Query): Promise<{ stage: 'reconciliation'; id: string; since: number; item: BreakItem }[]> {
+  const { filter } = q;
+  if (filter.kind !== undefined && filter.kind !== 'reconciliation') return [];
+  if (filter.code !== undefined && !filter.code.startsWith('RECON_')) return [];
+  const only = q.only && 'breakId' in q.only ? [q.only.breakId] : undefined;
+  let rows = await listBreaks(db, { ...(filter.entity !== undefined && { entity: filter.entity }), ...(filter.code !== undefined && { code: filter.code }), ...(only && { ids: only }), states: ['open'], limit: q.limit + 1 });
+  if (filter.target !== undefined) rows = rows.filter((b) => (b.target ?? q.entityTargets[b.entity]) === filter.target);
+  if (q.cutoff !== undefined) rows = rows.filter((b) => b.firstSeenAt <= q.cutoff!);
+  const correlation = await correlationIds(db, rows.flatMap((b) => (b.reportId === null ? [] : [b.reportId])));
+  return rows.map((b) => ({ stage: 'reconciliation', id: `break:${b.id}`, since: b.firstSeenAt, item: breakItem(b, correlation.get(b.reportId ?? '') ?? '') }));
+}
+
+function breakItem(b: OpenBreak, correlationId: string): BreakItem {
+  const { detail } = b;
+  return {
+    id: `break:${b.id}`,
+    stage: 'reconciliation',
+    reportId: b.reportId,
+    revision: b.revision,
+    entity: b.entity,
+    target: b.target,
+    code: b.code,
+    kind: 'reconciliation',
+    message: formatErrorMessage(b.code, breakParams(b)),
+    record: null,
+    blockers: [],
+    erp: null,
+    externalKey: b.externalKey,
+    attempts: 0,
+    firstSeen: new Date(b.firstSeenAt).toISOString(),
+    lastSeen: new Date(b.lastSeenAt).toISOString(),
+    correlationId,
+    reconciliation: { class: b.class, period: b.period, currency: b.currency, state: b.state, action: b.action, firstRunId: b.firstRunId, lastRunId: b.lastRunId, platform: detail.platform, finsync: detail.finsync, erp: detail.erp },
+  };
+}
+
+async function correlationIds(db: Db, reportIds: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const chunk of chunks([...new Set(reportIds)])) {
+    for (const r of await db.selectFrom('reports').select(['report_id', 'correlation_id']).where('report_id', 'in', chunk).execute()) out.set(r.report_id, r.correlation_id);
+  }
+  return out;
+}
 
 async function readRevisions(db: Db, q: Query): Promise<RevisionRow[]> {
   const { filter } = q;
@@ -229,7 +319,7 @@ interface QuarantineEvent {
 }
 
 /** Adds what the log, the blockers and the attempts know about each row. */
-async function enrich(db: Db, rows: readonly Row[]): Promise<ExceptionItem[]> {
+async function enrich(db: Db, rows: readonly Row[]): Promise<QueueItem[]> {
   const reportIds = [...new Set(rows.map((r) => r.reportId))];
   const postingIds = rows.flatMap((r) => (r.stage === 'revision' ? [] : [r.postingId]));
   const [events, blockers, attempts] = await Promise.all([
@@ -243,7 +333,7 @@ async function enrich(db: Db, rows: readonly Row[]): Promise<ExceptionItem[]> {
     );
     const firstSeen = mine[0]?.at ?? row.updatedAt;
     const lastSeen = mine[mine.length - 1]?.at ?? row.updatedAt;
-    const base = { id: row.id, stage: row.stage, reportId: row.reportId, revision: row.revision, entity: row.entity, target: row.target, code: row.code, kind: kindOfCode(row.code), message: row.message };
+    const base = { id: row.id, stage: row.stage, reconciliation: null, reportId: row.reportId, revision: row.revision, entity: row.entity, target: row.target, code: row.code, kind: kindOfCode(row.code), message: row.message };
     const seen = { firstSeen: new Date(firstSeen).toISOString(), lastSeen: new Date(lastSeen).toISOString(), correlationId: row.correlationId };
     if (row.stage === 'revision') {
       const held = blockers.get(`${row.reportId}\u0000${row.revision}`) ?? [];

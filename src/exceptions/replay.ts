@@ -26,7 +26,7 @@ import type { Store, Tx } from '../store/db.ts';
 import { appendLog } from '../store/event-log.ts';
 import { enqueueMessage } from '../store/outbox.ts';
 import { insertReplay, listReplays, readReplay, readReplayItems, type ReplayItemState } from '../store/replays.ts';
-import { getException, groupExceptions, listExceptions, type ExceptionItem, type ExceptionStage } from './exceptions.ts';
+import { getException, groupExceptions, listExceptions, type ExceptionItem, type ExceptionStage, type QueueItem } from './exceptions.ts';
 
 export const REPLAY_IDS_MAX = 1_000;
 export const REPLAY_REASON_CHARS_MAX = 500;
@@ -73,7 +73,7 @@ export interface ReplayStarted {
 export async function replayExceptions(deps: ReplayDeps, request: ReplayRequest, actor: Principal): Promise<ReplayStarted> {
   const reason = request.reason.trim();
   if (reason.length === 0 || request.reason.length > REPLAY_REASON_CHARS_MAX) throw new AppError('REQUEST_INVALID', { detail: `reason must be 1 to ${REPLAY_REASON_CHARS_MAX} characters` });
-  const items = await resolveSelection(deps, request);
+  const items = replayable(await resolveSelection(deps, request));
   requireReplayRole(actor, items);
   const now = deps.clock.now();
   const replayId = randomUUID();
@@ -109,7 +109,14 @@ export async function replayExceptions(deps: ReplayDeps, request: ReplayRequest,
   };
 }
 
-function postingIdOf(item: ExceptionItem): number | null {
+/** Reconciliation breaks are resolved (or cleared by a later run), not replayed: a selection holding one is refused whole. */
+function replayable(items: readonly ExceptionItem[]): QueueItem[] {
+  const found = items.find((i) => i.stage === 'reconciliation');
+  if (found) throw new AppError('REPLAY_SELECTION_INVALID', { detail: `${found.id} is a reconciliation break; resolve it with POST /v1/reconciliation/breaks/{id}/resolve once it is fixed, or let the next run clear it` });
+  return items as QueueItem[];
+}
+
+function postingIdOf(item: QueueItem): number | null {
   return item.stage === 'revision' ? null : Number(item.id.slice('posting:'.length));
 }
 
@@ -168,7 +175,7 @@ export async function requeueRevision(tx: Tx, now: number, revision: { readonly 
  * ERP_RETRIES_EXHAUSTED would be quarantined again on its first failure. The attempt log
  * (posting_attempts) keeps counting.
  */
-async function requeuePosting(tx: Tx, now: number, item: ExceptionItem, payload: Readonly<Record<string, unknown>>): Promise<boolean> {
+export async function requeuePosting(tx: Tx, now: number, item: QueueItem, payload: Readonly<Record<string, unknown>>): Promise<boolean> {
   const postingId = postingIdOf(item)!;
   const updated = await tx
     .updateTable('postings')
@@ -210,7 +217,8 @@ export interface ReplaySummary {
   readonly actor: string;
   readonly reason: string;
   readonly createdAt: string;
-  readonly selection: { readonly ids?: readonly string[]; readonly group?: string };
+  /** A re-drive of the event log (src/eventlog/redrive.ts) records its window, and the entity it was limited to. */
+  readonly selection: { readonly ids?: readonly string[]; readonly group?: string; readonly window?: { readonly from: string; readonly to: string }; readonly entity?: string; readonly mapping?: { readonly entity: string; readonly codes: readonly string[] } };
   readonly itemCount: number;
 }
 

@@ -107,11 +107,11 @@ export async function lastPostedRevisions(db: Db, entity: string, limit: number)
 }
 
 /** Revisions of the entity quarantined for a mapping reason (optionally only these codes). */
-export async function quarantinedForMapping(db: Db | Tx, entity: string, codes: readonly string[] = MAPPING_DEFECT_CODES): Promise<{ reportId: string; revision: number; reasonCode: string; mappingVersion: string | null; correlationId: string }[]> {
+export async function quarantinedForMapping(db: Db | Tx, entity: string, codes: readonly string[] = MAPPING_DEFECT_CODES): Promise<{ reportId: string; revision: number; reasonCode: string; mappingVersion: string | null; correlationId: string; quarantinedAt: number }[]> {
   const rows = await db
     .selectFrom('revisions')
     .innerJoin('reports', 'reports.report_id', 'revisions.report_id')
-    .select(['revisions.report_id', 'revisions.revision', 'revisions.reason_code', 'revisions.mapping_version', 'revisions.correlation_id'])
+    .select(['revisions.report_id', 'revisions.revision', 'revisions.reason_code', 'revisions.mapping_version', 'revisions.correlation_id', 'revisions.updated_at'])
     .where('reports.entity', '=', entity)
     .where('revisions.state', '=', 'quarantined')
     .where('revisions.reason_code', 'in', [...codes])
@@ -122,5 +122,5 @@ export async function quarantinedForMapping(db: Db | Tx, entity: string, codes: 
     .orderBy('revisions.report_id')
     .orderBy('revisions.revision')
     .execute();
-  return rows.map((r) => ({ reportId: r.report_id, revision: r.revision, reasonCode: r.reason_code as string, mappingVersion: r.mapping_version, correlationId: r.correlation_id }));
+  return rows.map((r) => ({ reportId: r.report_id, revision: r.revision, reasonCode: r.reason_code as string, mappingVersion: r.mapping_version, correlationId: r.correlation_id, quarantinedAt: Number(r.updated_at) }));
 }

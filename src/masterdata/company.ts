@@ -23,7 +23,17 @@ export interface LegalEntity {
   readonly target: string;
   /** The entity's id in the target ERP (NetSuite subsidiary internal id). */
   readonly erpSubsidiaryId: string;
+  /**
+   * What finsync does when the expense platform recalls or rejects a report it already posted:
+   * `reverse` (the default) posts a reversal; `flag` leaves the books alone and opens an exception
+   * (RECON_RECALLED_AFTER_POSTING) for the controller to decide.
+   */
+  readonly recalledAfterPosting?: RecalledAfterPosting;
+  /** Cron expression of the entity's scheduled reconciliation (of the previous and the current period); none when absent. */
+  readonly reconcileSchedule?: string;
 }
+
+export type RecalledAfterPosting = 'reverse' | 'flag';
 
 export interface Employee extends Validity {
   readonly entity: string;

@@ -3,6 +3,7 @@
  * sample company's three entities when none is given (the demo and a first `finsync serve`).
  */
 import { readFileSync } from 'node:fs';
+import { Cron } from 'croner';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { currencyExponent } from '../domain/money.ts';
@@ -17,6 +18,8 @@ const EntitySchema = Type.Object(
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),
     target: Type.String({ minLength: 1, maxLength: 40, description: 'the target connection holding the ledger' }),
     erpSubsidiaryId: Type.String({ minLength: 1, maxLength: 64 }),
+    recalledAfterPosting: Type.Optional(Type.Union([Type.Literal('reverse'), Type.Literal('flag')], { description: 'a report recalled after posting: reverse it (default) or flag it' })),
+    reconcileSchedule: Type.Optional(Type.String({ minLength: 9, maxLength: 100, description: 'cron expression of the scheduled reconciliation' })),
   },
   { additionalProperties: false },
 );
@@ -40,6 +43,13 @@ export function loadEntitiesFile(path: string): LegalEntity[] {
   for (const [i, entity] of entities.entries()) {
     if (seen.has(entity.code)) throw invalid(`/entities/${i}/code: ${entity.code} is listed twice`);
     seen.add(entity.code);
+    if (entity.reconcileSchedule !== undefined) {
+      try {
+        new Cron(entity.reconcileSchedule, { paused: true }).stop();
+      } catch (error) {
+        throw invalid(`/entities/${i}/reconcileSchedule: "${entity.reconcileSchedule}" is not a cron expression: ${(error as Error).message}`);
+      }
+    }
     try {
       currencyExponent(entity.currency, `/entities/${i}/currency`);
     } catch {

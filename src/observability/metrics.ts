@@ -21,6 +21,9 @@ export interface Metrics {
   readonly mappingDefects: Counter<'entity' | 'version' | 'code'>;
   readonly revisionsReplayed: Counter<'entity'>;
   readonly recoverySeconds: Histogram<'entity'>;
+  readonly reimbursements: Counter<'milestone'>;
+  readonly reconciliationBreaks: Counter<'entity' | 'class' | 'action'>;
+  readonly reconciliationCompleteness: Gauge<'entity' | 'period'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -60,5 +63,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       buckets: [1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86_400, 3 * 86_400, 7 * 86_400, 30 * 86_400],
       registers,
     }),
+    reimbursements: new Counter({ name: 'finsync_reimbursements_total', help: 'Reimbursement milestones recorded (scheduled, paid, failed, returned).', labelNames: ['milestone'], registers }),
+    reconciliationBreaks: new Counter({
+      name: 'finsync_reconciliation_breaks_total',
+      help: 'Breaks found by reconciliation runs, by entity, class and what finsync did (replayed, reingested, recall_applied, lookup_requeued, exception).',
+      labelNames: ['entity', 'class', 'action'],
+      registers,
+    }),
+    reconciliationCompleteness: new Gauge({ name: 'finsync_reconciliation_completeness_ratio', help: 'The last run’s completeness per entity and period: approved keys without a break ÷ approved keys.', labelNames: ['entity', 'period'], registers }),
   };
 }

@@ -35,6 +35,15 @@ export interface OutboxBrokerOptions {
   readonly redeliveryDelayMsMax: number;
 }
 
+/**
+ * Thrown by a handler whose message is not due yet for a reason it expects (an external system
+ * down, a step it waits for): the message is offered again after the backoff, logged as a warning
+ * rather than an error.
+ */
+export class DeliverLater extends Error {
+  override readonly name = 'DeliverLater';
+}
+
 export function createOutboxBroker(store: Store, clock: Clock, logger: Logger, options: OutboxBrokerOptions): Broker {
   const handlers = new Map<string, MessageHandler>();
 
@@ -53,7 +62,8 @@ export function createOutboxBroker(store: Store, clock: Clock, logger: Logger, o
       // A handler throws only for infrastructure trouble (lost connection, lock timeout); business
       // outcomes are states. Offer the message again later; handlers are idempotent.
       const delayMs = Math.min(options.redeliveryDelayMs * 2 ** (message.attempts - 1), options.redeliveryDelayMsMax);
-      logger.error({ err: error, topic: message.topic, key: message.key, attempts: message.attempts }, 'message handler failed; will redeliver');
+      if (error instanceof DeliverLater) logger.warn({ topic: message.topic, key: message.key, attempts: message.attempts, reason: error.message }, 'message not delivered yet; will redeliver');
+      else logger.error({ err: error, topic: message.topic, key: message.key, attempts: message.attempts }, 'message handler failed; will redeliver');
       await releaseMessage(store.db, message.id, clock.now() + delayMs);
     }
   }

@@ -10,6 +10,7 @@ import type { Store, Tx } from '../store/db.ts';
 import { appendLog } from '../store/event-log.ts';
 import { recordAttempts, type AttemptRecord, type PostingRow } from '../store/postings.ts';
 import { markRecovered } from '../store/replays.ts';
+import { queuePostingStatus } from '../sources/status-back.ts';
 import type { Clock } from './clock.ts';
 
 export type PostingEnd =
@@ -72,6 +73,8 @@ export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: 
         if (posting.kind === 'journal') {
           await tx.updateTable('revisions').set({ state: 'posted', posted_at: now, updated_at: now }).where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).where('state', '=', 'queued').execute();
           await tx.updateTable('revisions').set({ posted_at: now }).where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).execute();
+          // In this transaction: a crash after the posting cannot lose the confirmation to the platform.
+          await queuePostingStatus(tx, posting.report_id, posting.revision, now);
         } else {
           await tx.updateTable('revisions').set({ state: 'reversed', updated_at: now }).where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).where('state', 'in', ['posted', 'superseded']).execute();
         }

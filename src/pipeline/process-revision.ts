@@ -15,6 +15,7 @@ import type { ReferenceData } from '../masterdata/md-index.ts';
 import { authoritativeExists, clearBlockers, findResumable, lockMasterData, recordBlockers, type Blocker } from '../masterdata/md-store.ts';
 import { enqueueMessage } from '../store/outbox.ts';
 import { TOPICS } from './topics.ts';
+import { isPlatformFix, queuePostingStatus } from '../sources/status-back.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store, Tx } from '../store/db.ts';
 import { lockReportRow } from '../store/reports.ts';
@@ -80,7 +81,7 @@ async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revisio
       return parked === 'index-behind' ? { indexBehind: true } : {};
     }
     await recordBlockers(tx, reportId, revision, blockersOf(findings), now);
-    await quarantineRevision(tx, reportId, revision, now, row.correlation_id, built.code, built.params, findings.length > 0 ? findings : undefined);
+    await quarantineRevision(tx, reportId, revision, now, row.correlation_id, built.code, built.params, findings.length > 0 ? findings : undefined, built.mappingVersion);
     const defect = MAPPING_DEFECT_CODES.includes(built.code) && built.mappingVersion !== undefined;
     if (built.mappingVersion !== undefined) {
       await tx.updateTable('revisions').set({ mapping_version: built.mappingVersion }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
@@ -185,10 +186,12 @@ export async function setRevisionState(tx: Tx, reportId: string, revision: numbe
   await tx.updateTable('revisions').set({ state, reason_code: code, reason_detail: detail, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
 }
 
-export async function quarantineRevision(tx: Tx, reportId: string, revision: number, now: number, correlationId: string, code: ErrorCode, params: Record<string, string | number>, findings?: unknown): Promise<void> {
+/** `mappingVersion`: the rule sets in force when mapping or validation found the problem; the caller stores it on the revision, the log entry carries it (rebuild). */
+export async function quarantineRevision(tx: Tx, reportId: string, revision: number, now: number, correlationId: string, code: ErrorCode, params: Record<string, string | number>, findings?: unknown, mappingVersion?: string): Promise<void> {
   const message = formatErrorMessage(code, params);
   await setRevisionState(tx, reportId, revision, now, 'quarantined', code, message);
-  await appendLog(tx, now, [{ correlationId, reportId, revision, kind: 'revision.quarantined', payload: { code, params, message, ...(findings !== undefined && { findings }) } }]);
+  await appendLog(tx, now, [{ correlationId, reportId, revision, kind: 'revision.quarantined', payload: { code, params, message, ...(findings !== undefined && { findings }), ...(mappingVersion !== undefined && { mappingVersion }) } }]);
+  if (isPlatformFix(code)) await queuePostingStatus(tx, reportId, revision, now);
 }
 
 /**

@@ -10,6 +10,7 @@ import { openPostingIndexes } from './migrations/002-open-posting-indexes.ts';
 import { masterDataSchema } from './migrations/003-master-data.ts';
 import { mappingRuleSetsSchema } from './migrations/004-mapping-rule-sets.ts';
 import { quarantineIndex } from './migrations/005-quarantine-index.ts';
+import { reconciliationSchema } from './migrations/006-reconciliation.ts';
 import type { Capabilities } from './capabilities.ts';
 
 interface Migration {
@@ -24,6 +25,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'master-data', statements: masterDataSchema },
   { version: 4, name: 'mapping-rule-sets', statements: mappingRuleSetsSchema },
   { version: 5, name: 'quarantine-index', statements: quarantineIndex },
+  { version: 6, name: 'reconciliation', statements: reconciliationSchema },
 ];
 
 export const KNOWN_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -228,6 +228,66 @@ export interface ReplayItemsTable {
   recovered_at: number | null;
 }
 
+export interface ReconRunsTable {
+  id: string;
+  entity: string;
+  /** YYYY-MM */
+  period: string;
+  trigger: 'schedule' | 'manual' | 'api';
+  actor: string;
+  started_at: number;
+  finished_at: number | null;
+  status: 'running' | 'done' | 'failed';
+  /** JSON ReconRunSummary (src/reconcile/run.ts). */
+  summary: string | null;
+  error: string | null;
+}
+
+/** `open`: an exception in the queue; `healing`: re-driven, the next run confirms; `cleared`: no longer found; `resolved`: closed by a person. */
+export type ReconBreakState = 'open' | 'healing' | 'cleared' | 'resolved';
+
+export interface ReconBreaksTable {
+  id: Generated<number>;
+  entity: string;
+  period: string;
+  currency: string;
+  class: string;
+  /** The exception code: RECON_<CLASS> or RECON_RECALLED_AFTER_POSTING. */
+  code: string;
+  external_key: string;
+  report_id: string | null;
+  revision: number | null;
+  target: string | null;
+  state: ReconBreakState;
+  /** What finsync did: `replayed`, `reingested`, `recall_applied`, `lookup_requeued`, or `exception`. */
+  action: string;
+  /** JSON: the Break as the engine reported it (sides' statuses, amounts per account, ERP documents). */
+  detail: string;
+  first_run_id: string | null;
+  last_run_id: string | null;
+  first_seen_at: number;
+  last_seen_at: number;
+  closed_at: number | null;
+  closed_by: string | null;
+  resolution: string | null;
+}
+
+export interface FisDocumentsTable {
+  doc_id: string;
+  report_id: string;
+  revision: number;
+  company_id: string;
+  pulled_at: number;
+  acked_at: number | null;
+  /** `success` | `error`, once confirmed to Concur. */
+  posting_status: string | null;
+  document_number: string | null;
+  posting_confirmed_at: number | null;
+  /** The last payment confirmation sent: CP, PP, RE, OB. */
+  payment_status: string | null;
+  payment_confirmed_at: number | null;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   api_keys: ApiKeysTable;
@@ -246,4 +306,7 @@ export interface Database {
   mapping_defects: MappingDefectsTable;
   replays: ReplaysTable;
   replay_items: ReplayItemsTable;
+  recon_runs: ReconRunsTable;
+  recon_breaks: ReconBreaksTable;
+  fis_documents: FisDocumentsTable;
 }

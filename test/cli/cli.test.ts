@@ -82,7 +82,7 @@ function checkDemoSummary(r: RunResult, reports: number): Record<string, unknown
   assert.ok(lines.length > 0, `no output: ${explain(r)}`);
   const summary = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
   assert.ok(summary !== null && typeof summary === 'object' && !Array.isArray(summary), 'the last line is one JSON object');
-  assert.deepEqual(Object.keys(summary).sort(), [...SUMMARY_KEYS].sort());
+  assert.deepEqual(Object.keys(summary).sort(), [...SUMMARY_KEYS, 'concur', 'reconciliation'].sort());
   assert.deepEqual(summary.ruleSets, ['DE01@1', 'GROUP@1', 'JP01@1', 'US01@1'], 'the sample rule sets, installed as version 1 of each scope');
   for (const key of SUMMARY_KEYS.filter((k) => k !== 'quarantineReasons' && k !== 'waitingReasons' && k !== 'ruleSets')) {
     assert.equal(typeof summary[key], 'number', `${key} is a number`);
@@ -104,6 +104,17 @@ function checkDemoSummary(r: RunResult, reports: number): Record<string, unknown
   assert.equal(s.unbalanced, 0, 'every journal balances');
   assert.ok(s.erpDocuments >= s.posted, 'each posted report has an ERP document');
   assert.ok(s.lagMsP50 <= s.lagMsP99);
+  // DE01 came through SAP Concur FIS: every document acknowledged once, and every one of DE01's
+  // posted reports confirmed back; the end-of-run reconciliation of DE01 finds only the reports
+  // that are already in the exception queue (quarantined or waiting).
+  const concur = summary.concur as { documents: number; acknowledgedOnce: number; acknowledgedMoreThanOnce: number; confirmedSuccess: number; payments: Record<string, number> };
+  assert.ok(concur.documents > 0 && concur.acknowledgedOnce === concur.documents && concur.acknowledgedMoreThanOnce === 0, JSON.stringify(concur));
+  assert.equal(concur.payments.CP, concur.confirmedSuccess, 'every report confirmed posted was paid and confirmed paid');
+  const reconciliation = summary.reconciliation as { entity: string; breaks: Record<string, number>; alreadyInQueue: number; exceptionsOpened: number };
+  assert.equal(reconciliation.entity, 'DE01');
+  assert.equal(reconciliation.exceptionsOpened, 0, JSON.stringify(reconciliation));
+  assert.equal(reconciliation.breaks.missing_in_finsync, reconciliation.alreadyInQueue, 'a break only for reports already in the queue');
+  assert.equal(Object.values(reconciliation.breaks).reduce((a, b) => a + b, 0), reconciliation.breaks.missing_in_finsync, JSON.stringify(reconciliation));
   return summary;
 }
 
@@ -289,6 +300,54 @@ describe('the finsync command line', { concurrency: true }, () => {
     } finally {
       await client.end();
     }
+  });
+
+  describe('reconcile on one SQLite file, from line files, in order: refusals, a run with an export, list, show', { concurrency: false }, () => {
+    let dir: string;
+    let env: Record<string, string>;
+    const period = new Date().toISOString().slice(0, 7);
+    before(() => {
+      dir = tempDir('finsync-reconcile-');
+      env = { FINSYNC_SQLITE_FILE: join(dir, 'cli.db'), FINSYNC_LOG_LEVEL: 'silent' };
+      writeFileSync(join(dir, 'platform.csv'), `key,entity,currency,period,account,amount,status\nfs_a_r1,DE01,EUR,${period},6110,10.00,approved\nfs_a_r1,DE01,EUR,${period},2100,-10.00,approved\nfs_b_r1,DE01,EUR,${period},6120,5.50,approved\nfs_b_r1,DE01,EUR,${period},2100,-5.50,approved\n`);
+      writeFileSync(join(dir, 'erp.csv'), `key,entity,currency,period,account,amount_minor,document\nfs_x_r1,DE01,EUR,${period},6110,700,77\nfs_x_r1,DE01,EUR,${period},2100,-700,77\n`);
+      writeFileSync(join(dir, 'bad.csv'), `key,entity,currency,period,account,amount,status\nfs_a_r1,DE01,EUR,${period},6110,10.001,approved\n`);
+    });
+
+    test('bad arguments are refused with their codes', async () => {
+      const noEntity = await runFinsync(['reconcile', '--period', period], { env });
+      assert.equal(noEntity.code, 2, explain(noEntity));
+      assert.match(noEntity.stderr, /CLI_ARGUMENT_INVALID: .*--entity/);
+      const unknown = await runFinsync(['reconcile', '--entity', 'XX99', '--period', period, '--no-progress'], { env });
+      assert.match(unknown.stderr, /RECON_ENTITY_UNKNOWN: Entity XX99 is not configured/);
+      const month = await runFinsync(['reconcile', '--entity', 'DE01', '--period', '2026-13', '--no-progress'], { env });
+      assert.match(month.stderr, /RECON_PERIOD_INVALID/);
+      const noSide = await runFinsync(['reconcile', '--entity', 'DE01', '--period', period, '--no-progress'], { env });
+      assert.equal(noSide.code, 2, explain(noSide));
+      assert.match(noSide.stderr, /RECON_SIDE_UNAVAILABLE: Cannot read the platform side of DE01/);
+      const bad = await runFinsync(['reconcile', '--entity', 'DE01', '--period', period, '--platform-file', join(dir, 'bad.csv'), '--erp-file', join(dir, 'erp.csv'), '--no-progress'], { env });
+      assert.match(bad.stderr, /RECON_INPUT_INVALID: .*bad\.csv, line 2, column amount/);
+    });
+
+    test('a run from files finds the breaks, exports them as CSV and prints the summary as JSON', async () => {
+      const r = await runFinsync(['reconcile', '--entity', 'DE01', '--period', period, '--platform-file', join(dir, 'platform.csv'), '--erp-file', join(dir, 'erp.csv'), '--export', join(dir, 'breaks.csv'), '--json', '--no-progress'], { env });
+      assert.equal(r.code, 0, explain(r));
+      const summary = JSON.parse(r.stdout) as { id: string; breaks: Record<string, number>; completeness: { percent: string | null }; exceptionsOpened: number; actor: string };
+      assert.deepEqual(summary.breaks, { missing_in_erp: 0, extra_in_erp: 1, amount_mismatch: 0, account_mismatch: 0, status_mismatch: 0, missing_in_finsync: 2 });
+      assert.equal(summary.completeness.percent, '0.00');
+      assert.equal(summary.exceptionsOpened, 3, 'nothing can be healed from a file');
+      assert.match(summary.actor, /^cli:/);
+      const csv = readFileSync(join(dir, 'breaks.csv'), 'utf8').trim().split('\n');
+      assert.equal(csv.length, 4);
+      assert.ok(csv.some((line) => line.startsWith('extra_in_erp,fs_x_r1,DE01,EUR,')));
+      const list = await runFinsync(['reconcile', 'list', '--json'], { env });
+      const runs = (JSON.parse(list.stdout) as { runs: { id: string; status: string }[] }).runs;
+      assert.deepEqual(runs.map((run) => run.status).sort(), ['done', 'failed'], 'the refused bad file left a failed run, the good one a done run');
+      const show = await runFinsync(['reconcile', 'show', summary.id], { env });
+      assert.equal(show.code, 0, explain(show));
+      assert.match(show.stdout, /completeness: 0\.00% \(0 of 2 approved keys without a break\)/);
+      assert.match(show.stdout, /breaks: 1 extra_in_erp, 2 missing_in_finsync/);
+    });
   });
 
   describe('master data on one SQLite file, in order: import (refused, then accepted), show, sources, sync, drift', { concurrency: false }, () => {

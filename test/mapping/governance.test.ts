@@ -7,6 +7,8 @@ import type { ReportInput } from '../../src/domain/report.ts';
 import { toCloudEvent } from '../../src/demo/expense-platform.ts';
 import { costCenterCode, employeeId, SAMPLE_COMPANY, SAMPLE_TARGET } from '../../src/demo/sample-company.ts';
 import { AppError } from '../../src/errors.ts';
+import { getReplay } from '../../src/exceptions/replay.ts';
+import { MAPPING_DEFECT_CODES } from '../../src/mapping/rule-set.ts';
 import type { Principal } from '../../src/store/api-keys.ts';
 import { reportState, startHarness, type Harness } from '../support/hub-harness.ts';
 import { sampleRuleText } from '../support/sample-mapping.ts';
@@ -239,7 +241,12 @@ for (const store of await storeKinds()) {
       const timeline = await h.hub.store.db.selectFrom('event_log').select(['kind', 'payload']).where('report_id', '=', report.reportId).orderBy('seq').execute();
       const replayed = timeline.find((e) => e.kind === 'revision.replayed');
       assert.ok(replayed, 'the replay is in the timeline');
-      assert.deepEqual(JSON.parse(replayed.payload), { by: 'ops', reason: 'account fixed', previousCode: 'MD_GL_ACCOUNT_BLOCKED', previousMappingVersion: quarantined.mapping_version });
+      const { replayId, ...why } = JSON.parse(replayed.payload) as { replayId: string };
+      assert.deepEqual(why, { by: 'ops', reason: 'account fixed', previousCode: 'MD_GL_ACCOUNT_BLOCKED', previousMappingVersion: quarantined.mapping_version });
+      // Recorded like every replay: who, why, the selection, and the item's outcome now.
+      const record = await getReplay(h.hub.store, replayId);
+      assert.deepEqual([record.actor, record.reason, record.selection], ['ops', 'account fixed', { mapping: { entity: 'DE01', codes: [...MAPPING_DEFECT_CODES] } }]);
+      assert.ok(record.items.some((i) => i.reportId === report.reportId && i.outcome === 'posted' && i.previousCode === 'MD_GL_ACCOUNT_BLOCKED'));
       // The defect stays counted against the versions that were in force after the replay posted the report.
       const afterReplay = await h.hub.governance.list();
       for (const ref of inForce) assert.ok((afterReplay.find((v) => v.ref === ref)?.defects ?? 0) >= 1, `${ref} keeps its defect`);

@@ -27,7 +27,7 @@ export const FAST_CONFIG: Partial<Config> = {
   netsuiteConcurrency: 8,
 };
 
-export async function startHarness(kind: StoreKind, options: { seed?: number; faults?: Faults; config?: Partial<Config>; wrapConnector?: (c: TargetConnector) => TargetConnector } = {}): Promise<Harness> {
+export async function startHarness(kind: StoreKind, options: { seed?: number; faults?: Faults; config?: Partial<Config>; wrapConnector?: (c: TargetConnector) => TargetConnector; concurEntities?: readonly string[] } = {}): Promise<Harness> {
   const storage = createTestStorage(kind);
   const listeners = new Set<() => void>();
   const env = await startDemoEnvironment({
@@ -36,6 +36,7 @@ export async function startHarness(kind: StoreKind, options: { seed?: number; fa
     storage: storage.options,
     ...(options.faults && { faults: options.faults }),
     ...(options.wrapConnector && { wrapConnector: options.wrapConnector }),
+    ...(options.concurEntities && { concurEntities: options.concurEntities }),
     onPostingEnd: () => listeners.forEach((l) => l()),
   });
   const close = env.close.bind(env);

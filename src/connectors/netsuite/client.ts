@@ -2,7 +2,8 @@
  * The NetSuite target connector: posts journals by external-id upsert over REST and looks them up
  * by external id. HTTP only; the body comes from mapping.ts and errors are classified by errors.ts.
  */
-import type { ConnectorError, LookupOutcome, PostOutcome, PostingRequest, TargetConnector } from '../contract.ts';
+import { netsuiteJournalLines } from './readback.ts';
+import type { ConnectorError, LookupOutcome, PostOutcome, PostingRequest, ReadBackScope, TargetConnector } from '../contract.ts';
 import { classifyNetSuiteError, RAW_ANSWER_MAX_CHARS } from './errors.ts';
 import { EXTERNAL_ID_PATTERN, toNetSuiteJournal } from './mapping.ts';
 
@@ -100,7 +101,10 @@ export function createNetSuiteConnector(options: NetSuiteConnectorOptions): Targ
     return { status: 'found', documentId };
   }
 
-  return { target: options.target, maxConcurrency: options.maxConcurrency, post, lookup };
+  // Reconciliation reads journals back through SuiteQL (readback.ts), on its own client: its paging and retries are not the lane's.
+  const readBack = (scope: ReadBackScope) =>
+    netsuiteJournalLines({ baseUrl, token: options.token, requestTimeoutMs: options.requestTimeoutMs }, { subsidiaryId: scope.subsidiaryId, entity: scope.entity, period: scope.period, accountCodeOf: scope.accountCodeOf });
+  return { target: options.target, maxConcurrency: options.maxConcurrency, post, lookup, readBack };
 }
 
 /** Sends one request and reads the whole answer body, so the connection is always drained. */
