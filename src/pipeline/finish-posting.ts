@@ -15,7 +15,8 @@ import type { Clock } from './clock.ts';
 
 export type PostingEnd =
   | { readonly kind: 'posted'; readonly documentId: string; readonly foundOnLookup: boolean }
-  | { readonly kind: 'quarantined'; readonly code: ErrorCode; readonly params: Record<string, string | number> }
+  /** `unknownOutcome`: an attempt of this claim may have committed (its answer never came): the posting keeps that known, so a replay looks it up and a newer revision reverses it. */
+  | { readonly kind: 'quarantined'; readonly code: ErrorCode; readonly params: Record<string, string | number>; readonly unknownOutcome?: boolean }
   | { readonly kind: 'rescheduled'; readonly delayMs: number; readonly unknownOutcome: boolean; readonly reason: string }
   | { readonly kind: 'skipped' };
 
@@ -59,7 +60,7 @@ export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: 
       }
       case 'quarantined': {
         const message = formatErrorMessage(end.code, end.params);
-        const r = await guard.set({ state: 'quarantined', lease_until: null, reason_code: end.code, reason_detail: message, updated_at: now }).executeTakeFirst();
+        const r = await guard.set({ state: 'quarantined', lease_until: null, reason_code: end.code, reason_detail: message, updated_at: now, ...(end.unknownOutcome && { unknown_outcome: 1 }) }).executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) return false;
         if (posting.kind === 'journal') {
           await tx.updateTable('revisions').set({ state: 'quarantined', reason_code: end.code, reason_detail: message, updated_at: now }).where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).where('state', '=', 'queued').execute();

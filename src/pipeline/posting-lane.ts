@@ -95,18 +95,18 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
     const { error } = outcome;
     if (outcome.status === 'unknown' || RETRYABLE_KINDS.has(error.kind)) {
       if (posting.attempts >= settings.maxClaims) {
-        return { kind: 'quarantined', code: 'ERP_RETRIES_EXHAUSTED', params: { target, kind: error.kind, attempts: posting.attempts, detail: error.message } };
+        return { kind: 'quarantined', code: 'ERP_RETRIES_EXHAUSTED', params: { target, kind: error.kind, attempts: posting.attempts, detail: error.message }, unknownOutcome: settled.mayHaveCommitted };
       }
       return reschedule(posting, error.retryAfterMs ?? 0, settled.mayHaveCommitted, error.message);
     }
-    return quarantineFor(error, posting);
+    return { ...quarantineFor(error, posting), unknownOutcome: settled.mayHaveCommitted };
   }
 
   function reschedule(posting: PostingRow, retryAfterMs: number, unknownOutcome: boolean, reason: string): PostingEnd {
     return { kind: 'rescheduled', delayMs: durableRetryDelayMs(posting.attempts, settings, retryAfterMs), unknownOutcome, reason };
   }
 
-  function quarantineFor(error: ConnectorError, posting: PostingRow): PostingEnd {
+  function quarantineFor(error: ConnectorError, posting: PostingRow): Extract<PostingEnd, { kind: 'quarantined' }> {
     const base = { target, detail: error.message, raw: error.raw ?? '' };
     if (error.vendorCode === 'UNCLASSIFIED') return { kind: 'quarantined', code: 'ERP_UNCLASSIFIED', params: { ...base, httpStatus: error.httpStatus ?? 0 } };
     switch (error.kind) {
