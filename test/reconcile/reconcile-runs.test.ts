@@ -18,6 +18,7 @@ import type { ReportInput } from '../../src/domain/report.ts';
 import { toFisDocument } from '../../src/connectors/concur-fis/document.ts';
 import { listExceptions } from '../../src/exceptions/exceptions.ts';
 import { runReconciliation } from '../../src/reconcile/run.ts';
+import { runScheduledTick, scheduledPeriods, SCHEDULE_ACTOR } from '../../src/reconcile/schedule.ts';
 import { BREAK_CSV_HEADER } from '../../src/reconciliation/break-writer.ts';
 import { startHarness, type Harness } from '../support/hub-harness.ts';
 import { storeKinds } from '../support/stores.ts';
@@ -146,3 +147,30 @@ function bump(amount: string): string {
   const [whole, fraction = ''] = amount.split('.');
   return `${Number(whole) + 1}${fraction ? `.${fraction}` : ''}`;
 }
+
+test('a scheduled tick reconciles the previous and the current period once, however many processes run the schedule', { timeout: 120_000 }, async () => {
+  const h = await startHarness('sqlite', { seed: 23, concurEntities: ['DE01'] });
+  try {
+    const entity = h.hub.reconciliation.entities().find((e) => e.code === 'DE01')!;
+    assert.equal(entity.reconcileSchedule, '0 2 * * *', 'the sample company reconciles DE01 nightly');
+    const tick = Date.UTC(2026, 10, 26, 2, 0, 0);
+    assert.deepEqual(scheduledPeriods(tick), ['2026-10', '2026-11']);
+    assert.deepEqual(scheduledPeriods(Date.UTC(2026, 0, 1, 2)), ['2025-12', '2026-01']);
+    // Two processes firing the same tick: the run ids collide and the second skips.
+    await Promise.all([runScheduledTick(h.hub.reconciliation, entity, tick), runScheduledTick(h.hub.reconciliation, entity, tick)]);
+    const runs = await h.hub.store.db.selectFrom('recon_runs').select(['id', 'period', 'trigger', 'actor', 'status']).orderBy('period').execute();
+    assert.deepEqual(
+      runs.map((r) => [r.period, r.trigger, r.actor, r.status]),
+      [
+        ['2026-10', 'schedule', SCHEDULE_ACTOR, 'done'],
+        ['2026-11', 'schedule', SCHEDULE_ACTOR, 'done'],
+      ],
+    );
+    assert.ok(runs.every((r) => r.id === `schedule:DE01:${r.period}:2026-11-26T02:00`));
+    // The next tick runs again.
+    await runScheduledTick(h.hub.reconciliation, entity, tick + 86_400_000);
+    assert.equal((await h.hub.store.db.selectFrom('recon_runs').select('id').execute()).length, 4);
+  } finally {
+    await h.close();
+  }
+});
