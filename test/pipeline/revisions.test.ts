@@ -8,6 +8,7 @@ import { generateReports, reviseReport, toCloudEvent, toRecallEvent } from '../.
 import { SAMPLE_TARGET } from '../../src/demo/sample-company.ts';
 import { openPostings, reportState, startHarness, type Harness } from '../support/hub-harness.ts';
 import { storeKinds } from '../support/stores.ts';
+import { listExceptions } from '../../src/exceptions/exceptions.ts';
 
 const validReports = (seed: number, count: number) => generateReports({ count, seed, invalidShare: 0 });
 
@@ -67,6 +68,24 @@ for (const store of await storeKinds()) {
       const view = await (await fetch(`${h.apiUrl}/v1/reports/${r1.reportId}`, { headers: { authorization: `Bearer ${h.apiKey}` } })).json();
       assert.equal(view.state, 'recalled');
       assert.ok(view.timeline.some((e: { kind: string }) => e.kind === 'reversal.posted'));
+    });
+
+    test('under the flag policy (JP01), a recall after posting leaves the books alone and opens an exception', async () => {
+      const r1 = validReports(40, 30).find((r) => r.entity === 'JP01')!;
+      await h.send(toCloudEvent(r1, { type: 'approved' }));
+      await h.waitUntil('posted', async () => (await reportState(h, r1.reportId)) === 'posted');
+      assert.equal((await h.send(toRecallEvent(r1.reportId, 1, 'rejected by the approver after payment run'))).status, 202);
+      await h.waitUntil('the recall is flagged', async () => (await h.hub.store.db.selectFrom('event_log').select('kind').where('report_id', '=', r1.reportId).where('kind', '=', 'revision.recall-flagged').executeTakeFirst()) !== undefined);
+      assert.equal(await reportState(h, r1.reportId), 'posted', 'the posted revision stands');
+      const reversals = await h.hub.store.db.selectFrom('postings').select('id').where('report_id', '=', r1.reportId).where('kind', '=', 'reversal').execute();
+      assert.equal(reversals.length, 0, 'no reversal is queued');
+      const { items } = await listExceptions(h.hub.store.db, { code: 'RECON_RECALLED_AFTER_POSTING' });
+      const item = items.find((i) => i.reportId === r1.reportId);
+      assert.ok(item, 'an exception is open');
+      assert.equal(item.stage, 'reconciliation');
+      assert.equal(item.externalKey, postingKey(r1.reportId, 1, SAMPLE_TARGET));
+      assert.match(item.message, /entity JP01 flags such reports instead of reversing them/);
+      assert.equal(item.reconciliation?.platform?.status, 'recalled');
     });
 
     test('the report view shows the journal, every attempt and the timeline', async () => {
