@@ -113,7 +113,7 @@ for (const { kind, skip } of kinds) {
     }
   });
 
-  test(`Concur FIS: failures, payments and a recall before acknowledgement, on ${kind}`, { skip, timeout: 120_000 }, async () => {
+  test(`Concur FIS: failures, payments, and recalls before the acknowledgement and before the confirmation, on ${kind}`, { skip, timeout: 120_000 }, async () => {
     const storage = createTestStorage(kind);
     const sims = await startDemoSimulators(12);
     const env = await start(storage, sims);
@@ -154,6 +154,21 @@ for (const { kind, skip } of kinds) {
       const row = await env.hub.store.db.selectFrom('fis_documents').select(['posting_status', 'acked_at']).where('doc_id', '=', recalledId).executeTakeFirstOrThrow();
       assert.deepEqual(row, { posting_status: 'recalled', acked_at: null });
       assert.notEqual((await env.hub.store.db.selectFrom('reports').select('recalled_at').where('report_id', '=', recalled.reportId).executeTakeFirstOrThrow()).recalled_at, null);
+
+      // Recalled in Concur after the acknowledgement, before the confirmation: the confirmation
+      // answers 112, and the report posted meanwhile is reversed (DE01's policy).
+      const [, , late] = deReports(30, 9);
+      const lateId = sims.concur.publish(late);
+      const plain = createConcurFisSource({ store: env.hub.store, clock: systemClock, logger: pino({ level: 'silent' }), ingest: (events) => env.hub.ingest(events) }, { client, source: 'concur-fis', pollIntervalMs: 1_000 });
+      assert.equal((await plain.pollOnce()).acknowledged, 1);
+      sims.concur.recall(lateId);
+      env.hub.startWorkers();
+      await waitFor('the late recall is reversed', async () => (await env.hub.store.db.selectFrom('postings').select('state').where('report_id', '=', late.reportId).where('kind', '=', 'reversal').executeTakeFirst())?.state === 'posted');
+      const lateDoc = await env.hub.store.db.selectFrom('fis_documents').select('posting_status').where('doc_id', '=', lateId).executeTakeFirstOrThrow();
+      // Acknowledged fine, so 'recalled' can only come from the confirmation's 112; Concur kept no confirmation.
+      assert.equal(lateDoc.posting_status, 'recalled');
+      const lateView = sims.concur.documents().find((d) => d.docId === lateId)!;
+      assert.deepEqual([lateView.acknowledgements.successful, lateView.postingConfirmations.length, lateView.recalled], [1, 0, true]);
     } finally {
       await env.close();
       await sims.netsuite.close();
