@@ -61,7 +61,20 @@ export interface TargetConnector {
   readonly target: string;
   /** The vendor's limit on requests in flight; the lane never exceeds it. */
   readonly maxConcurrency: number;
+  /** The vendor's limits on calls over time (Xero: 60 a minute, 5,000 a day); the lane spaces its calls to stay under them. */
+  readonly rateLimit?: { readonly perMinute?: number; readonly perDay?: number };
   post(request: PostingRequest): Promise<PostOutcome>;
+  /**
+   * Where the ERP takes several documents in one call (an S/4HANA bulk request, one legacy import
+   * file): at most this many per call. Absent or 1: the lane posts one at a time.
+   */
+  readonly maxBatch?: number;
+  /**
+   * Posts several documents in one call and answers one outcome per request, in the same order. An
+   * item that fails is retried alone later; the others are never sent again. A failure of the whole
+   * call is an outcome per item too (`failed` when nothing was sent, `unknown` when it may have been).
+   */
+  postBatch?(requests: readonly PostingRequest[]): Promise<PostOutcome[]>;
   /** Finds the document holding an external key, to settle an unknown outcome before any resend. */
   lookup(externalKey: string): Promise<LookupOutcome>;
   /**
