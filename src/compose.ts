@@ -32,6 +32,8 @@ import { parseEventBody } from './pipeline/parse-events.ts';
 import { AppError } from './errors.ts';
 import type { ReconcileDeps } from './reconcile/run.ts';
 import { startReconcileSchedules } from './reconcile/schedule.ts';
+import { MaintenanceCalendar } from './routing/maintenance.ts';
+import { createRoutingService, type RoutingService } from './routing/routing.ts';
 import { hubSideProviders, type PlatformConnection } from './reconcile/sides.ts';
 import { createConcurFisSource, type ConcurFisSource, type ConcurFisSourceOptions } from './sources/concur-fis.ts';
 import { STATUS_BACK_TOPICS } from './sources/status-back.ts';
@@ -54,6 +56,9 @@ export interface Hub {
   readonly replay: ReplayDeps;
   /** What a reconciliation run needs (runReconciliation); the schedules start with the workers. */
   readonly reconciliation: ReconcileDeps;
+  /** The routing in force (entity → target, cutovers, shadows) and the maintenance calendars of the targets. */
+  readonly routing: RoutingService;
+  readonly maintenance: MaintenanceCalendar;
   /** SAP Concur FIS as a source, when configured (HubOptions.concurFis). */
   readonly concurFis: ConcurFisSource | undefined;
   /** Takes CloudEvents in as POST /v1/events does, one at a time: a refused one is reported, the others are stored. */
@@ -85,6 +90,8 @@ export interface HubOptions {
   readonly platforms?: readonly PlatformConnection[];
   /** SAP Concur FIS as a source: pulled and acknowledged while the workers run; posting and payment confirmations sent back. */
   readonly concurFis?: ConcurFisSourceOptions;
+  /** Per target connection: ordering (`entity`: one posting of an entity at a time) and a concurrency cap below the connector's. */
+  readonly targetSettings?: Readonly<Record<string, { readonly ordering?: 'report' | 'entity'; readonly concurrency?: number }>>;
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
@@ -118,9 +125,13 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     breakerFailures: config.breakerFailures,
     breakerHalfOpenAfterMs: config.breakerHalfOpenAfterMs,
   };
+  const maintenance = new MaintenanceCalendar(store.db, config.pollIntervalMs);
   for (const connector of options.connectors) {
-    lanes.set(connector.target, createPostingLane(connector, { store, clock, metrics, logger, ...(options.onPostingEnd && { onPostingEnd: options.onPostingEnd }) }, laneSettings));
+    const own = options.targetSettings?.[connector.target] ?? {};
+    lanes.set(connector.target, createPostingLane(connector, { store, clock, metrics, logger, maintenance, ...(options.onPostingEnd && { onPostingEnd: options.onPostingEnd }) }, { ...laneSettings, ...own }));
   }
+  const routing = createRoutingService();
+  await routing.refresh(store.db);
   let wakeBroker = () => {};
   const onResumed = (count: number) => {
     metrics.revisionsResumed.inc(count);
@@ -173,6 +184,7 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     mapping,
     metrics,
     notifyLane: (target) => lanes.get(target)?.notify(),
+    routing,
   };
   const broker = createOutboxBroker(store, clock, logger, {
     pollIntervalMs: config.pollIntervalMs,
@@ -229,12 +241,13 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     logger,
     entities: () => options.company.entities,
     mapping,
-    sides: hubSideProviders({ db: store.db, reference, connectors: options.connectors, platforms: () => platforms }),
+    route: (entity, q) => routing.route(entity, q),
+    sides: hubSideProviders({ db: store.db, reference, connectors: options.connectors, platforms: () => platforms, targetsOf: (entity, from, to) => routing.targetsOf(entity, from, to) }),
     ingest,
     notifyLane: (target) => lanes.get(target)?.notify(),
     metrics,
   };
-  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, masterData, sync, validator, mapping, governance, replay, reconcile: reconciliation });
+  const app = await buildApp({ store, clock, broker, metrics, logger, bodyLimitBytes: config.bodyLimitBytes, masterData, sync, validator, mapping, governance, replay, reconcile: reconciliation, routingApi: { store, clock, routing, maintenance, entities: () => options.company.entities, targets: () => [...lanes.keys()], notifyLane: (target) => lanes.get(target)?.notify() } });
   let workersRunning = false;
   const hub: Hub = {
     store,
@@ -249,6 +262,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     governance,
     replay,
     reconciliation,
+    routing,
+    maintenance,
     concurFis,
     ingest,
     startWorkers() {

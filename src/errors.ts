@@ -131,6 +131,11 @@ export const ERRORS = {
   RECON_BREAK_NOT_FOUND: { status: 404, retryable: false, message: 'No open break with id {id}. List the open ones with GET /v1/exceptions?kind=reconciliation.' },
   RECON_ROLE_REQUIRED: { status: 403, retryable: false, message: '{actor} may not {action} for entity {entity}: it needs the operator or admin role, or controller:{entity}.' },
   REIMBURSEMENT_NOT_POSTED: { status: 409, retryable: true, message: 'Report {reportId} has no posted journal, so a {milestone} reimbursement cannot be recorded for it. Send the milestone once the report is posted (GET /v1/reports/{reportId}).' },
+  ROUTING_INVALID: { status: 422, retryable: false, message: 'The routing table has {count} problem(s), the first: {first}. Nothing was stored; fix every problem listed in the details and send the whole table again.' },
+  ROUTING_CONFLICT: { status: 409, retryable: true, message: 'Another routing change was stored as version {version} at the same time; nothing was stored. Read the routing in force (GET /v1/routing) and send yours again.' },
+  OPERATOR_ROLE_REQUIRED: { status: 403, retryable: false, message: '{actor} may not {action}: it needs the operator or admin role. An admin grants it with `finsync apikey create --name NAME --role operator`.' },
+  MAINTENANCE_INVALID: { status: 400, retryable: false, message: 'Maintenance window refused: {detail}. Nothing was stored.' },
+  MAINTENANCE_NOT_FOUND: { status: 404, retryable: false, message: 'No open maintenance window with id {id}. List them with GET /v1/maintenance or `finsync maintenance list`.' },
   RECON_EXPORT_INVALID: { status: 400, retryable: false, message: 'Cannot write the breaks to {path}: {detail}. Name a writable file ending in .csv or .jsonl (or .json).' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -24,6 +24,7 @@ import { registerExceptionRoutes } from './exceptions-routes.ts';
 import { registerReplayRoutes } from './replays-routes.ts';
 import { registerReconciliationRoutes } from './reconciliation-routes.ts';
 import { registerReimbursementRoutes } from './reimbursements-routes.ts';
+import { registerRoutingRoutes, type RoutingRouteDeps } from './routing-routes.ts';
 import type { ReconcileDeps } from '../reconcile/run.ts';
 import { registerEventLogRoutes } from './eventlog-routes.ts';
 import type { ReplayDeps } from '../exceptions/replay.ts';
@@ -49,6 +50,8 @@ export interface AppDeps {
   readonly replay: ReplayDeps;
   /** Reconciliation runs and breaks (routes under /v1/reconciliations). */
   readonly reconcile: ReconcileDeps;
+  /** The routing table and the targets' maintenance calendars (/v1/routing, /v1/maintenance). */
+  readonly routingApi: RoutingRouteDeps;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -92,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerReplayRoutes(app, deps);
   registerReconciliationRoutes(app, deps);
   registerReimbursementRoutes(app, deps);
+  registerRoutingRoutes(app, deps);
   registerEventLogRoutes(app, deps);
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   return app;

@@ -10,6 +10,7 @@ import { createNetSuiteConnector } from '../connectors/netsuite/client.ts';
 import { SAMPLE_TARGET } from '../demo/sample-company.ts';
 import { createConcurFisClient } from '../connectors/concur-fis/client.ts';
 import type { ConcurFisSourceOptions } from '../sources/concur-fis.ts';
+import { configuredEntities } from './masterdata-command.ts';
 
 export function configuredConnectors(config: Config, logger: Logger): TargetConnector[] {
   if (config.netsuiteUrl && config.netsuiteToken) {
@@ -24,4 +25,9 @@ export function configuredConcurFis(config: Config): ConcurFisSourceOptions | un
   if (!config.concurFisUrl || !config.concurFisToken) return undefined;
   const client = createConcurFisClient({ baseUrl: config.concurFisUrl.replace(/\/+$/, ''), token: config.concurFisToken, systemId: config.concurSystemId, requestTimeoutMs: config.requestTimeoutMs });
   return { client, source: 'concur-fis', pollIntervalMs: config.concurPollMs, ...(config.concurEntities && { entities: config.concurEntities.split(',') }) };
+}
+
+/** The target connections this installation knows: the targets of its entities (and, once configured, of its targets file). */
+export function configuredTargets(config: Config, _logger: Logger): string[] {
+  return [...new Set(configuredEntities(config).map((e) => e.target))].sort();
 }

@@ -268,6 +268,54 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     .action(async (runId: string, _opts, command: Command) => {
       exitCode = await (await import('./reconcile-command.ts')).runReconcileShowCommand(runId, command.optsWithGlobals());
     });
+  const maintenance = program.command('maintenance').description("A target's maintenance calendar: its lane holds its postings inside a window, in order, and drains after it");
+  maintenance
+    .command('add')
+    .description('Add a window: --target X --from T --to T (ISO 8601 with a zone)')
+    .option('--target <name>', 'the target connection, e.g. s4hana')
+    .option('--from <time>', 'start, e.g. 2026-11-28T22:00:00Z')
+    .option('--to <time>', 'end, e.g. 2026-11-29T02:00:00Z')
+    .option('--reason <text>', 'why (default: planned maintenance)')
+    .addOption(apiKeyOption())
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./routing-command.ts')).runMaintenanceAdd(opts);
+    });
+  maintenance
+    .command('list')
+    .description('Windows not yet over (--all: every window)')
+    .option('--target <name>', 'one target')
+    .option('--all', 'past and cancelled windows too', false)
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./routing-command.ts')).runMaintenanceList(opts);
+    });
+  maintenance
+    .command('cancel <id>')
+    .description('Cancel a window; the lane resumes at its next poll')
+    .addOption(apiKeyOption())
+    .option('--json', 'print JSON', false)
+    .action(async (id: string, opts) => {
+      exitCode = await (await import('./routing-command.ts')).runMaintenanceCancel(id, opts);
+    });
+  const routing = program.command('routing').description('The routing table: entity → target with cutover dates and shadow targets, versioned');
+  routing
+    .command('show')
+    .description('The routing in force')
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./routing-command.ts')).runRoutingShow(opts);
+    });
+  routing
+    .command('set')
+    .description('Store a new routing version from a JSON file (checked; in force for every report processed from now on)')
+    .option('--file <json>', 'the rules: an array, or {"rules": [...]}')
+    .option('--reason <text>', 'why')
+    .addOption(apiKeyOption())
+    .option('--json', 'print JSON', false)
+    .action(async (opts) => {
+      exitCode = await (await import('./routing-command.ts')).runRoutingSet(opts);
+    });
   registerEventLogCommands(program, apiKeyOption, (code) => (exitCode = code));
   program
     .command('drift')

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import pino from 'pino';
-import { createHub, type Hub } from '../compose.ts';
+import { createHub, type Hub, type HubOptions } from '../compose.ts';
 import type { Config } from '../config.ts';
 import { createNetSuiteConnector } from '../connectors/netsuite/client.ts';
 import type { TargetConnector } from '../connectors/contract.ts';
@@ -88,6 +88,9 @@ export interface EnvironmentOptions {
   readonly simulators?: DemoSimulators;
   /** Entities whose reports come through Concur FIS; default none (every report comes as CloudEvents). */
   readonly concurEntities?: readonly string[];
+  /** More target connections beside the NetSuite simulator's (tests of routing and isolation). */
+  readonly extraConnectors?: readonly TargetConnector[];
+  readonly targetSettings?: HubOptions['targetSettings'];
 }
 
 export async function startDemoEnvironment(options: EnvironmentOptions): Promise<DemoEnvironment> {
@@ -118,7 +121,8 @@ export async function startDemoEnvironment(options: EnvironmentOptions): Promise
     config: { ...options.config, netsuiteToken: token },
     company,
     sources,
-    connectors: [connector],
+    connectors: [connector, ...(options.extraConnectors ?? [])],
+    ...(options.targetSettings && { targetSettings: options.targetSettings }),
     store,
     logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.onPostingEnd && { onPostingEnd: options.onPostingEnd }),

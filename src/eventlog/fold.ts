@@ -97,6 +97,8 @@ interface Revision {
 interface Posting {
   readonly externalKey: string;
   readonly kind: 'journal' | 'reversal';
+  /** `shadow`: a migration wave's second target (routing); it never changes its revision's state. */
+  readonly shadow: boolean;
   readonly revision: number;
   readonly target: string | null;
   state: string;
@@ -197,7 +199,8 @@ function applyToRevision(fold: Fold, entry: LogRecord): void {
       rev.state = 'queued';
       rev.target = stringOr(p.target, rev.target);
       if (typeof p.externalKey !== 'string') return ignore(fold, entry, 'no externalKey');
-      fold.postings.set(p.externalKey, { externalKey: p.externalKey, kind: 'journal', revision: rev.revision, target: rev.target, state: 'queued', reasonCode: null, documentId: null, postedAt: null });
+      fold.postings.set(p.externalKey, { externalKey: p.externalKey, kind: 'journal', shadow: false, revision: rev.revision, target: rev.target, state: 'queued', reasonCode: null, documentId: null, postedAt: null });
+      if (isShadow(p.shadow)) fold.postings.set(p.shadow.externalKey, { externalKey: p.shadow.externalKey, kind: 'journal', shadow: true, revision: rev.revision, target: p.shadow.target, state: 'queued', reasonCode: null, documentId: null, postedAt: null });
       return;
     case 'revision.waiting':
       return set(rev, 'waiting', waitingCode(p));
@@ -224,12 +227,13 @@ function applyToPosting(fold: Fold, entry: LogRecord): void {
   if (entry.kind === 'reversal.queued') {
     const original = typeof p.of === 'string' ? fold.postings.get(p.of) : undefined;
     if (entry.revision === null) return ignore(fold, entry, 'a reversal without a revision');
-    fold.postings.set(p.externalKey, { externalKey: p.externalKey, kind: 'reversal', revision: entry.revision, target: stringOr(p.target, original?.target ?? null), state: 'queued', reasonCode: null, documentId: null, postedAt: null });
+    fold.postings.set(p.externalKey, { externalKey: p.externalKey, kind: 'reversal', shadow: original?.shadow ?? false, revision: entry.revision, target: stringOr(p.target, original?.target ?? null), state: 'queued', reasonCode: null, documentId: null, postedAt: null });
     return;
   }
   const posting = fold.postings.get(p.externalKey);
   if (!posting) return ignore(fold, entry, `posting ${p.externalKey} was never queued`);
-  const rev = fold.revisions.get(posting.revision);
+  // A shadow posting's end changes only the posting: its revision follows the primary target.
+  const rev = posting.shadow ? undefined : fold.revisions.get(posting.revision);
   switch (entry.kind) {
     case 'posting.retry-scheduled':
       posting.state = 'queued';
@@ -269,6 +273,10 @@ function applyToPosting(fold: Fold, entry: LogRecord): void {
       return;
   }
   ignore(fold, entry, 'a kind the rebuild does not know');
+}
+
+function isShadow(value: unknown): value is { externalKey: string; target: string } {
+  return typeof value === 'object' && value !== null && typeof (value as { externalKey?: unknown }).externalKey === 'string' && typeof (value as { target?: unknown }).target === 'string';
 }
 
 function markPosted(posting: Posting, documentId: unknown, at: number): void {

@@ -15,6 +15,7 @@ export interface Metrics {
   readonly postingAttempts: Counter<'target' | 'result'>;
   readonly laneInFlight: Gauge<'target'>;
   readonly circuitOpen: Gauge<'target'>;
+  readonly lanePaused: Gauge<'target'>;
   readonly masterDataSyncs: Counter<'source' | 'status'>;
   readonly masterDataRecordsChanged: Counter<'source'>;
   readonly revisionsResumed: Counter;
@@ -46,6 +47,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     postingAttempts: new Counter({ name: 'finsync_posting_attempts_total', help: 'Calls to a target ERP by result.', labelNames: ['target', 'result'], registers }),
     laneInFlight: new Gauge({ name: 'finsync_lane_in_flight', help: 'Postings in flight per target lane.', labelNames: ['target'], registers }),
     circuitOpen: new Gauge({ name: 'finsync_lane_circuit_open', help: '1 when the lane circuit breaker is open.', labelNames: ['target'], registers }),
+    lanePaused: new Gauge({ name: 'finsync_lane_paused', help: '1 while the target is in a maintenance window: its lane claims nothing.', labelNames: ['target'], registers }),
     masterDataSyncs: new Counter({ name: 'finsync_masterdata_syncs_total', help: 'Master-data source runs by source and status (ok, unchanged, failed).', labelNames: ['source', 'status'], registers }),
     masterDataRecordsChanged: new Counter({ name: 'finsync_masterdata_records_changed_total', help: 'Master-data records whose versions changed, by source.', labelNames: ['source'], registers }),
     revisionsResumed: new Counter({ name: 'finsync_revisions_resumed_total', help: 'Report revisions that waited for master data and resumed when it arrived.', registers }),

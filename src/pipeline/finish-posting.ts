@@ -62,7 +62,8 @@ export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: 
         const message = formatErrorMessage(end.code, end.params);
         const r = await guard.set({ state: 'quarantined', lease_until: null, reason_code: end.code, reason_detail: message, updated_at: now, ...(end.unknownOutcome && { unknown_outcome: 1 }) }).executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) return false;
-        if (posting.kind === 'journal') {
+        // A shadow posting (a migration wave's second target) is compared, never deciding the revision's state.
+        if (posting.kind === 'journal' && posting.role === 'primary') {
           await tx.updateTable('revisions').set({ state: 'quarantined', reason_code: end.code, reason_detail: message, updated_at: now }).where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).where('state', '=', 'queued').execute();
         }
         await appendLog(tx, now, [{ ...log, kind: `${posting.kind === 'journal' ? 'posting' : 'reversal'}.quarantined`, payload: { externalKey: posting.external_key, code: end.code, params: end.params, message } }]);
@@ -71,18 +72,18 @@ export async function finishPosting(deps: FinishDeps, posting: PostingRow, end: 
       case 'posted': {
         const r = await guard.set({ state: 'posted', lease_until: null, document_id: end.documentId, posted_at: now, updated_at: now }).executeTakeFirst();
         if (Number(r.numUpdatedRows) !== 1) return false;
-        if (posting.kind === 'journal') {
+        if (posting.kind === 'journal' && posting.role === 'primary') {
           await tx.updateTable('revisions').set({ state: 'posted', posted_at: now, updated_at: now }).where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).where('state', '=', 'queued').execute();
           await tx.updateTable('revisions').set({ posted_at: now }).where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).execute();
           // In this transaction: a crash after the posting cannot lose the confirmation to the platform.
           await queuePostingStatus(tx, posting.report_id, posting.revision, now);
-        } else {
+        } else if (posting.role === 'primary') {
           await tx.updateTable('revisions').set({ state: 'reversed', updated_at: now }).where('report_id', '=', posting.report_id).where('revision', '=', posting.revision).where('state', 'in', ['posted', 'superseded']).execute();
         }
         const entries = [{ ...log, kind: `${posting.kind === 'journal' ? 'posting' : 'reversal'}.posted`, payload: { externalKey: posting.external_key, documentId: end.documentId, target: posting.target, lagMs: now - posting.approved_at } }];
         if (end.foundOnLookup) entries.push({ ...log, kind: 'posting.found-on-lookup', payload: { externalKey: posting.external_key, documentId: end.documentId, target: posting.target, lagMs: 0 } });
         await appendLog(tx, now, entries);
-        recovered = await markRecovered(tx, posting.report_id, posting.revision, now);
+        if (posting.role === 'primary') recovered = await markRecovered(tx, posting.report_id, posting.revision, now);
         return true;
       }
     }

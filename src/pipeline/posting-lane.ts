@@ -1,12 +1,22 @@
 /**
  * A posting lane: one per target connection. It claims due postings from the durable queue (never
- * more in flight than the ERP allows), settles an unknown earlier outcome by looking the document up
- * by its external key before any resend, posts through the lane's resilience policy, and records the
- * end: posted, quarantined with a coded reason, or rescheduled durably for a later attempt.
+ * more in flight than the ERP allows, nor more calls than its rate limit), settles an unknown earlier
+ * outcome by looking the document up by its external key before any resend, posts through the
+ * lane's resilience policy, and records the end: posted, quarantined with a coded reason, or
+ * rescheduled durably for a later attempt.
+ *
+ * - **Maintenance**: inside a window of its target's maintenance calendar the lane claims nothing;
+ *   the postings wait in the queue, in order, and drain when the window ends.
+ * - **Ordering**: revisions (and reversals) of one report always post in order; a target that needs
+ *   it (`ordering: 'entity'`) posts one entity's postings one at a time, in order.
+ * - **Batching**: where the connector takes several documents per call (`postBatch`), fresh postings
+ *   go out in batches of up to `maxBatch`; each item's outcome is recorded on its own, so a failed
+ *   item is retried alone and the rest of its batch is never sent again. Postings whose earlier
+ *   outcome is unknown, and reversals, go one by one (each needs its own look-up first).
  */
 import { BrokenCircuitError, CircuitState } from 'cockatiel';
 import type { Logger } from 'pino';
-import { RETRYABLE_KINDS, type ConnectorError, type PostOutcome, type TargetConnector } from '../connectors/contract.ts';
+import { RETRYABLE_KINDS, type ConnectorError, type PostingRequest, type PostOutcome, type TargetConnector } from '../connectors/contract.ts';
 import type { JournalEntry } from '../domain/journal.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Store } from '../store/db.ts';
@@ -22,6 +32,10 @@ export interface LaneSettings extends RetrySettings {
   readonly leaseMs: number;
   /** Claims of one posting before it is quarantined as ERP_RETRIES_EXHAUSTED. */
   readonly maxClaims: number;
+  /** `entity`: one posting of an entity at a time, in order (a target whose ledger needs it); default `report`. */
+  readonly ordering?: 'report' | 'entity';
+  /** In flight at most; default the connector's maxConcurrency (a configured lower cap wins). */
+  readonly concurrency?: number;
 }
 
 export interface PostingLane {
@@ -38,12 +52,17 @@ export interface LaneDeps {
   readonly logger: Logger;
   /** Called after a posting ends, so an API or a test can await progress instead of polling. */
   readonly onPostingEnd?: (end: FinishedPosting) => void;
+  /** The targets' maintenance calendars; none: never paused. */
+  readonly maintenance?: { pausedUntil(target: string, now: number): Promise<number | undefined> };
 }
 
 export function createPostingLane(connector: TargetConnector, deps: LaneDeps, settings: LaneSettings): PostingLane {
   const { policy, breaker } = createLanePolicy(settings);
   const target = connector.target;
   const tasks = new Set<Promise<void>>();
+  const concurrency = Math.max(1, Math.min(connector.maxConcurrency, settings.concurrency ?? connector.maxConcurrency));
+  const batchSize = connector.postBatch && (connector.maxBatch ?? 1) > 1 ? connector.maxBatch! : 1;
+  const calls = new CallWindow(connector.rateLimit);
 
   breaker.onStateChange((state) => {
     deps.metrics.circuitOpen.set({ target }, state === CircuitState.Open ? 1 : 0);
@@ -69,17 +88,14 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
 
   async function lookupOrPost(posting: PostingRow, settled: { mayHaveCommitted: boolean }): Promise<PostOutcome> {
     if (settled.mayHaveCommitted) {
+      calls.record(deps.clock.now());
       const found = await connector.lookup(posting.external_key);
       if (found.status === 'found') return { status: 'already_exists', documentId: found.documentId };
       if (found.status === 'failed') return { status: 'failed', error: found.error };
       settled.mayHaveCommitted = false;
     }
-    return connector.post({
-      externalKey: posting.external_key,
-      journal: JSON.parse(posting.journal) as JournalEntry,
-      references: JSON.parse(posting.erp_refs),
-      correlationId: posting.correlation_id,
-    });
+    calls.record(deps.clock.now());
+    return connector.post(requestOf(posting));
   }
 
   async function decide(posting: ClaimedPosting, records: AttemptRecord[]): Promise<PostingEnd> {
@@ -89,6 +105,11 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
       throw error;
     });
     if (outcome === undefined) return reschedule(posting, settings.breakerHalfOpenAfterMs, settled.mayHaveCommitted, 'circuit open');
+    return endFor(posting, outcome, settled);
+  }
+
+  /** How a posting ends, given the last outcome of its claim. */
+  function endFor(posting: ClaimedPosting, outcome: PostOutcome, settled: { mayHaveCommitted: boolean }): PostingEnd {
     if ('documentId' in outcome) {
       return { kind: 'posted', documentId: outcome.documentId, foundOnLookup: outcome.status === 'already_exists' };
     }
@@ -165,25 +186,120 @@ export function createPostingLane(connector: TargetConnector, deps: LaneDeps, se
     });
   }
 
+  /**
+   * One call for several fresh postings. The circuit breaker sees the call as one outcome (an outage
+   * when every item failed as one); each item's end is recorded on its own, never re-sending the
+   * items that were taken.
+   */
+  async function handleBatch(batch: readonly ClaimedPosting[]): Promise<void> {
+    deps.metrics.laneInFlight.inc({ target });
+    try {
+      const startedAt = deps.clock.now();
+      let outcomes: PostOutcome[];
+      if (breaker.state === CircuitState.Open) {
+        outcomes = batch.map(() => ({ status: 'failed', error: { kind: 'unavailable', vendorCode: 'CIRCUIT_OPEN', message: 'the lane circuit is open' } }));
+      } else {
+        calls.record(startedAt);
+        outcomes = await connector.postBatch!(batch.map(requestOf)).catch((error: unknown) =>
+          batch.map((): PostOutcome => ({ status: 'unknown', error: { kind: 'transient', vendorCode: 'CONNECTOR_ERROR', message: (error as Error).message } })),
+        );
+        if (outcomes.length !== batch.length) throw new Error(`Assertion failed: ${target}'s postBatch answered ${outcomes.length} outcomes for ${batch.length} requests`);
+        const representative = outcomes.find((o) => !isOutage(o)) ?? outcomes[0];
+        await breaker.execute(async () => representative).catch((error: unknown) => {
+          if (!(error instanceof BrokenCircuitError)) throw error;
+        });
+      }
+      const finishedAt = deps.clock.now();
+      for (const [i, posting] of batch.entries()) {
+        const outcome = outcomes[i];
+        const error: ConnectorError | undefined = outcome.status === 'failed' || outcome.status === 'unknown' ? outcome.error : undefined;
+        const records: AttemptRecord[] = [
+          { attempt: posting.attempt, startedAt, finishedAt, outcome: outcome.status, ...(error && { errorKind: error.kind, vendorCode: error.vendorCode, httpStatus: error.httpStatus, detail: error.message, raw: error.raw }) },
+        ];
+        deps.metrics.postingAttempts.inc({ target, result: error ? error.kind : outcome.status });
+        const settled = { mayHaveCommitted: outcome.status === 'unknown' };
+        const end = error?.vendorCode === 'CIRCUIT_OPEN' ? reschedule(posting, settings.breakerHalfOpenAfterMs, false, 'circuit open') : endFor(posting, outcome, settled);
+        const finished = await finishPosting(deps, posting, end, records);
+        if (finished) deps.onPostingEnd?.(finished);
+      }
+    } catch (error) {
+      deps.logger.error({ err: error, target, postings: batch.length }, 'batch failed; the leases will expire and each posting will be looked up, then retried');
+    } finally {
+      deps.metrics.laneInFlight.dec({ target });
+    }
+  }
+
   async function step(): Promise<'busy' | 'idle'> {
+    const now = deps.clock.now();
+    const pausedUntil = await deps.maintenance?.pausedUntil(target, now).catch((error: unknown) => {
+      deps.logger.error({ err: error, target }, 'reading the maintenance calendar failed; not claiming until it can be read');
+      return now + settings.pollIntervalMs;
+    });
+    deps.metrics.lanePaused.set({ target }, pausedUntil === undefined ? 0 : 1);
+    if (pausedUntil !== undefined) return 'idle';
+    const slots = Math.min(concurrency - tasks.size, calls.available(now));
     let claimed: ClaimedPosting[] = [];
     try {
-      claimed = await claimPostings(deps.store, target, deps.clock.now(), connector.maxConcurrency - tasks.size, settings.leaseMs);
+      claimed = await claimPostings(deps.store, target, now, slots * batchSize, settings.leaseMs, settings.ordering ?? 'report');
     } catch (error) {
       deps.logger.error({ err: error, target }, 'claiming postings failed; retrying after the poll interval');
     }
-    for (const posting of claimed) {
-      const task: Promise<void> = handle(posting).finally(() => {
+    // Fresh journals go in batches; a posting that needs a look-up first, and a reversal, go alone.
+    const fresh = batchSize > 1 ? claimed.filter((p) => p.kind === 'journal' && p.unknown_outcome === 0) : [];
+    const single = claimed.filter((p) => !fresh.includes(p));
+    const units: (() => Promise<void>)[] = single.map((posting) => () => handle(posting));
+    for (let i = 0; i < fresh.length; i += batchSize) {
+      const batch = fresh.slice(i, i + batchSize);
+      units.push(() => (batch.length === 1 ? handle(batch[0]) : handleBatch(batch)));
+    }
+    for (const unit of units) {
+      const task: Promise<void> = unit().finally(() => {
         tasks.delete(task);
         loop.notify();
       });
       tasks.add(task);
     }
-    return claimed.length === 0 || tasks.size >= connector.maxConcurrency ? 'idle' : 'busy';
+    return claimed.length === 0 || tasks.size >= concurrency || calls.available(deps.clock.now()) === 0 ? 'idle' : 'busy';
   }
 
   const loop = createWorkerLoop(step, settings.pollIntervalMs, async () => {
     await Promise.allSettled([...tasks]);
   });
   return { target, notify: () => loop.notify(), start: () => loop.start(), stop: () => loop.stop() };
+}
+
+function requestOf(posting: PostingRow): PostingRequest {
+  return { externalKey: posting.external_key, journal: JSON.parse(posting.journal) as JournalEntry, references: JSON.parse(posting.erp_refs), correlationId: posting.correlation_id };
+}
+
+function isOutage(outcome: PostOutcome): boolean {
+  return outcome.status === 'unknown' || (outcome.status === 'failed' && (outcome.error.kind === 'unavailable' || outcome.error.kind === 'transient'));
+}
+
+/**
+ * The calls a lane made in the last minute and day, against the connector's rate limit (Xero: 60 a
+ * minute, 5,000 a day). In memory, per process: with several processes on one connection, give
+ * each a share of the limit. A 429 the ERP still answers is retried after its Retry-After anyway.
+ */
+export class CallWindow {
+  readonly #minute: number[] = [];
+  readonly #day: number[] = [];
+
+  constructor(private readonly limit: TargetConnector['rateLimit']) {}
+
+  record(now: number): void {
+    if (!this.limit) return;
+    this.#minute.push(now);
+    this.#day.push(now);
+  }
+
+  /** Calls that may start now. */
+  available(now: number): number {
+    if (!this.limit) return Number.POSITIVE_INFINITY;
+    while (this.#minute.length > 0 && this.#minute[0] <= now - 60_000) this.#minute.shift();
+    while (this.#day.length > 0 && this.#day[0] <= now - 86_400_000) this.#day.shift();
+    const perMinute = this.limit.perMinute === undefined ? Number.POSITIVE_INFINITY : this.limit.perMinute - this.#minute.length;
+    const perDay = this.limit.perDay === undefined ? Number.POSITIVE_INFINITY : this.limit.perDay - this.#day.length;
+    return Math.max(0, Math.min(perMinute, perDay));
+  }
 }

@@ -6,7 +6,8 @@
  */
 import { checkBalance, reverseJournal, type JournalEntry } from '../domain/journal.ts';
 import { postingKey } from '../domain/keys.ts';
-import type { ExpenseReport } from '../domain/report.ts';
+import { postingDateOf, type ExpenseReport } from '../domain/report.ts';
+import type { RoutingService } from '../routing/routing.ts';
 import { formatErrorMessage, type ErrorCode } from '../errors.ts';
 import type { MappingService } from '../mapping/mapping-service.ts';
 import { recordDefect } from '../mapping/mapping-store.ts';
@@ -36,9 +37,11 @@ export interface ProcessDeps {
   readonly mapping: MappingService;
   readonly metrics: Metrics;
   readonly notifyLane: (target: string) => void;
+  /** Which target holds an entity's journal on a date (cutovers, shadow targets). */
+  readonly routing: RoutingService;
 }
 
-type Outcome = { queuedTarget?: string; quarantined?: ErrorCode; indexBehind?: boolean; mappingDefect?: { entity: string; version: string } };
+type Outcome = { queuedTargets?: string[]; quarantined?: ErrorCode; indexBehind?: boolean; mappingDefect?: { entity: string; version: string } };
 
 export async function processRevision(deps: ProcessDeps, reportId: string, revision: number, completeIn?: (tx: Tx) => Promise<void>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -54,7 +57,7 @@ export async function processRevision(deps: ProcessDeps, reportId: string, revis
     }
     if (outcome.quarantined) deps.metrics.quarantines.inc({ code: outcome.quarantined });
     if (outcome.quarantined && outcome.mappingDefect) deps.metrics.mappingDefects.inc({ ...outcome.mappingDefect, code: outcome.quarantined });
-    if (outcome.queuedTarget) deps.notifyLane(outcome.queuedTarget);
+    for (const target of outcome.queuedTargets ?? []) deps.notifyLane(target);
     return;
   }
 }
@@ -97,12 +100,19 @@ async function stepRevision(deps: ProcessDeps, tx: Tx, reportId: string, revisio
     { ...log, kind: 'revision.mapped', payload: { mappingVersion: built.mappingVersion, journal: built.journal } },
   ]);
   await supersedeEarlier(tx, reportId, revision, now, row.correlation_id);
-  const references = resolveReferences(deps.reference, built.journal, entity.erpSubsidiaryId, report);
-  const externalKey = postingKey(reportId, revision, entity.target);
-  await insertPosting(tx, { reportId, revision, target: entity.target, kind: 'journal', externalKey, journal: built.journal, references, correlationId: row.correlation_id, approvedAt: row.approved_at, now });
-  await tx.updateTable('revisions').set({ state: 'queued', journal: JSON.stringify(built.journal), mapping_version: built.mappingVersion, target: entity.target, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
-  await appendLog(tx, now, [{ ...log, kind: 'revision.queued', payload: { target: entity.target, externalKey } }]);
-  return { queuedTarget: entity.target };
+  // Where it posts: the routing in force for the entity on the posting date (a cutover moves it), and a shadow target during a migration wave.
+  await deps.routing.refresh(tx);
+  const route = deps.routing.route(entity, { entity: report.entity, date: postingDateOf(report), ...(report.customFields?.ledger !== undefined && { ledger: report.customFields.ledger }), processType: 'expense' });
+  const externalKey = postingKey(reportId, revision, route.target);
+  const common = { reportId, revision, entity: report.entity, kind: 'journal' as const, journal: built.journal, correlationId: row.correlation_id, approvedAt: row.approved_at, now };
+  await insertPosting(tx, { ...common, target: route.target, externalKey, references: resolveReferences(deps.reference, built.journal, route.companyId, report), role: 'primary' });
+  const shadowKey = route.shadow && postingKey(reportId, revision, route.shadow.target);
+  if (route.shadow && shadowKey) {
+    await insertPosting(tx, { ...common, target: route.shadow.target, externalKey: shadowKey, references: resolveReferences(deps.reference, built.journal, route.shadow.companyId, report), role: 'shadow' });
+  }
+  await tx.updateTable('revisions').set({ state: 'queued', journal: JSON.stringify(built.journal), mapping_version: built.mappingVersion, target: route.target, updated_at: now }).where('report_id', '=', reportId).where('revision', '=', revision).execute();
+  await appendLog(tx, now, [{ ...log, kind: 'revision.queued', payload: { target: route.target, externalKey, routingVersion: route.version, ...(route.shadow && { shadow: { target: route.shadow.target, externalKey: shadowKey } }) } }]);
+  return { queuedTargets: route.shadow ? [route.target, route.shadow.target] : [route.target] };
 }
 
 type Built =
@@ -223,7 +233,7 @@ export async function supersedeEarlier(tx: Tx, reportId: string, revision: numbe
     const exists = await tx.selectFrom('postings').select('id').where('external_key', '=', reversalKey).executeTakeFirst();
     if (exists) continue;
     const reversal = reverseJournal(JSON.parse(posting.journal) as JournalEntry, new Date(now).toISOString().slice(0, 10));
-    await insertPosting(tx, { reportId, revision: posting.revision, target: posting.target, kind: 'reversal', externalKey: reversalKey, journal: reversal, references: JSON.parse(posting.erp_refs) as ErpReferences, correlationId, approvedAt: now, now });
+    await insertPosting(tx, { reportId, revision: posting.revision, entity: posting.entity, target: posting.target, kind: 'reversal', externalKey: reversalKey, journal: reversal, references: JSON.parse(posting.erp_refs) as ErpReferences, correlationId, approvedAt: now, now, role: posting.role });
     await appendLog(tx, now, [{ correlationId, reportId, revision: posting.revision, kind: 'reversal.queued', payload: { externalKey: reversalKey, of: posting.external_key, by: revision } }]);
   }
 }
@@ -231,6 +241,9 @@ export async function supersedeEarlier(tx: Tx, reportId: string, revision: numbe
 interface NewPosting {
   reportId: string;
   revision: number;
+  entity: string;
+  /** A shadow posting (a migration wave's second target) never decides its revision's state. */
+  role: 'primary' | 'shadow';
   target: string;
   kind: 'journal' | 'reversal';
   externalKey: string;
@@ -265,6 +278,8 @@ async function insertPosting(tx: Tx, p: NewPosting): Promise<void> {
       created_at: p.now,
       updated_at: p.now,
       posted_at: null,
+      entity: p.entity,
+      role: p.role,
     })
     .execute();
 }

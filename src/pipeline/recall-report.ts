@@ -44,6 +44,7 @@ async function flagIfSent(tx: Tx, reportId: string, revision: number, entity: st
     .where('report_id', '=', reportId)
     .where('revision', '=', revision)
     .where('kind', '=', 'journal')
+    .where('role', '=', 'primary')
     .where((eb) => eb.or([eb('state', 'in', ['posted', 'posting']), eb('unknown_outcome', '=', 1)]))
     .executeTakeFirst();
   if (!sent) return false;

@@ -55,7 +55,7 @@ export interface HealFollowUp {
   readonly lanes: Set<string>;
 }
 
-type Decision = { readonly action: BreakAction; readonly code: BreakCode; readonly reportId: string | null; readonly revision: number | null } | { readonly skip: 'inFlight' | 'alreadyInQueue' };
+type Decision = { readonly action: BreakAction; readonly code: BreakCode; readonly reportId: string | null; readonly revision: number | null; readonly target?: string } | { readonly skip: 'inFlight' | 'alreadyInQueue' };
 
 /** Decides and applies one break in the caller's transaction; counts it. */
 export async function handleBreak(tx: Tx, found: Break, ctx: HealContext, counts: HealCounts, followUp: HealFollowUp): Promise<void> {
@@ -64,7 +64,7 @@ export async function handleBreak(tx: Tx, found: Break, ctx: HealContext, counts
     counts[decision.skip]++;
     return;
   }
-  await recordBreak(tx, ctx.runId, { found, code: decision.code, action: decision.action, reportId: decision.reportId, revision: decision.revision, target: ctx.target }, ctx.now);
+  await recordBreak(tx, ctx.runId, { found, code: decision.code, action: decision.action, reportId: decision.reportId, revision: decision.revision, target: decision.target ?? ctx.target }, ctx.now);
   ctx.onRecorded?.(found, decision.action);
   if (decision.action === 'exception') counts.exceptionsOpened++;
   else if (decision.action === 'replayed') counts.replayed++;
@@ -78,7 +78,7 @@ async function decide(tx: Tx, found: Break, ctx: HealContext, followUp: HealFoll
   const platform = ctx.keys.get(found.key);
   const reportId = posting?.report_id ?? platform?.reportId ?? null;
   const revision = posting?.revision ?? platform?.revision ?? null;
-  const exception: Decision = { action: 'exception', code: CLASS_CODES[found.class], reportId, revision };
+  const exception: Decision = { action: 'exception', code: CLASS_CODES[found.class], reportId, revision, ...(posting && { target: posting.target }) };
   const previous = await currentBreak(tx, found.entity, found.key, found.class);
   // Healing is tried once: a break healed on the last run and found again is an exception now.
   if (!ctx.heal || previous?.state === 'healing' || previous?.action === 'exception') return previous?.code === 'RECON_RECALLED_AFTER_POSTING' ? { ...exception, code: 'RECON_RECALLED_AFTER_POSTING' } : exception;
@@ -91,7 +91,7 @@ async function decide(tx: Tx, found: Break, ctx: HealContext, followUp: HealFoll
       await tx.updateTable('postings').set({ state: 'queued', unknown_outcome: 1, attempts: 0, next_attempt_at: ctx.now, lease_until: null, updated_at: ctx.now }).where('id', '=', posting.id).where('state', '=', 'posted').execute();
       await appendLog(tx, ctx.now, [{ ...log!, kind: 'posting.replayed', payload: { externalKey: posting.external_key, by: 'reconciliation', run: ctx.runId, reason: 'missing in the ERP' } }]);
       followUp.lanes.add(posting.target);
-      return { action: 'replayed', code: CLASS_CODES.missing_in_erp, reportId, revision };
+      return { action: 'replayed', code: CLASS_CODES.missing_in_erp, reportId, revision, target: posting.target };
     }
     case 'missing_in_finsync': {
       if (!platform) return exception;
@@ -115,7 +115,7 @@ async function decide(tx: Tx, found: Break, ctx: HealContext, followUp: HealFoll
       if (posting.state !== 'queued' || posting.unknown_outcome !== 1) return exception;
       await tx.updateTable('postings').set({ next_attempt_at: ctx.now, updated_at: ctx.now }).where('id', '=', posting.id).where('state', '=', 'queued').execute();
       followUp.lanes.add(posting.target);
-      return { action: 'lookup_requeued', code: CLASS_CODES.status_mismatch, reportId, revision };
+      return { action: 'lookup_requeued', code: CLASS_CODES.status_mismatch, reportId, revision, target: posting.target };
     }
     default:
       return exception;

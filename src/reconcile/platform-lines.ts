@@ -44,7 +44,8 @@ export const UNCODED_ACCOUNT = 'UNCODED';
 export interface PlatformLinesOptions {
   readonly entity: string;
   readonly period: string;
-  readonly target: string;
+  /** The target a report's journal goes to (routing: a cutover moves it by posting date). */
+  readonly targetOf: (report: { entity: string; approvedAt: string; customFields?: Readonly<Record<string, string>> }, postingDate: string) => string;
   readonly mapping: Pick<MappingService, 'mapReport'>;
   /** Filled while the lines are read: external key → the report it stands for. */
   readonly keys: Map<string, PlatformKey>;
@@ -71,7 +72,7 @@ async function* batches(reader: PlatformReader, options: PlatformLinesOptions): 
       // A report that does not even normalize (finsync refused it at intake) is still approved there: keep it, uncoded.
       const period = report ? postingDateOf(report).slice(0, 7) : String(item.report.approvedAt).slice(0, 7);
       if (item.report.entity !== options.entity || period !== options.period) continue;
-      const key = postingKey(item.report.reportId, item.report.revision, options.target);
+      const key = postingKey(item.report.reportId, item.report.revision, options.targetOf(item.report, report ? postingDateOf(report) : String(item.report.approvedAt).slice(0, 10)));
       options.keys.set(key, { reportId: item.report.reportId, revision: item.report.revision, eventId: item.eventId, status: item.status });
       const base = { key, entity: item.report.entity, period, status: item.status, document: '' } as const;
       const mapped = report && (await options.mapping.mapReport(report));

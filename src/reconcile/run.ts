@@ -17,6 +17,7 @@ import type { MappingService } from '../mapping/mapping-service.ts';
 import type { Clock } from '../pipeline/clock.ts';
 import type { Store } from '../store/db.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Route, RouteQuery } from '../routing/routing.ts';
 import { reconcile } from '../reconciliation/engine.ts';
 import { readLineFile, ReconciliationInputError } from '../reconciliation/line-file.ts';
 import { BREAK_CLASSES, type BalanceRow, type Break, type BreakClass, type Completeness, type LineSource, type ReconcileProgress, type Side } from '../reconciliation/types.ts';
@@ -41,6 +42,8 @@ export interface ReconcileDeps {
   readonly logger: Logger;
   readonly entities: () => readonly LegalEntity[];
   readonly mapping: Pick<MappingService, 'mapReport'>;
+  /** Where an entity's report of a date posts (the routing in force). */
+  readonly route: (entity: LegalEntity, q: RouteQuery) => Route;
   readonly sides: SideProviders;
   /** Takes CloudEvents into the hub as the events API would; an event it refuses is reported, not thrown. */
   readonly ingest: (events: readonly object[]) => Promise<{ refused: { id: string; code: string; message: string }[] }>;
@@ -198,7 +201,9 @@ export async function runReconciliation(deps: ReconcileDeps, request: ReconcileR
 }
 
 function buildSources(deps: ReconcileDeps, entity: LegalEntity, request: ReconcileRequest, reader: PlatformReader | undefined, keys: Map<string, PlatformKey>): Record<Side, LineSource> {
-  const platform = request.platformFile !== undefined ? readLineFile(request.platformFile, 'platform') : reader && platformLines(reader, { entity: entity.code, period: request.period, target: entity.target, mapping: deps.mapping, keys });
+  const targetOf = (report: { customFields?: Readonly<Record<string, string>> }, date: string) =>
+    deps.route(entity, { entity: entity.code, date, processType: 'expense', ...(report.customFields?.ledger !== undefined && { ledger: report.customFields.ledger }) }).target;
+  const platform = request.platformFile !== undefined ? readLineFile(request.platformFile, 'platform') : reader && platformLines(reader, { entity: entity.code, period: request.period, targetOf, mapping: deps.mapping, keys });
   if (!platform) throw new AppError('RECON_SIDE_UNAVAILABLE', { side: 'platform', entity: entity.code, detail: 'no source with a read-back delivers its reports' });
   const erp = request.erpFile !== undefined ? readLineFile(request.erpFile, 'erp') : deps.sides.erp(entity, request.period);
   if (!erp) throw new AppError('RECON_SIDE_UNAVAILABLE', { side: 'erp', entity: entity.code, detail: `target ${entity.target} has no read-back` });

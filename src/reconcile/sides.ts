@@ -9,6 +9,7 @@ import type { LegalEntity } from '../masterdata/company.ts';
 import type { ReferenceData } from '../masterdata/md-index.ts';
 import { finsyncLines } from '../reconciliation/finsync-lines.ts';
 import type { Db } from '../store/db.ts';
+import type { LineSource } from '../reconciliation/types.ts';
 import type { PlatformKey, PlatformReader } from './platform-lines.ts';
 import type { SideProviders } from './run.ts';
 
@@ -25,6 +26,8 @@ export interface HubSideOptions {
   readonly reference: ReferenceData;
   readonly connectors: readonly TargetConnector[];
   readonly platforms: () => readonly PlatformConnection[];
+  /** The targets an entity posts to in a period (a cutover inside the period gives two). */
+  readonly targetsOf: (entity: LegalEntity, from: string, to: string) => readonly string[];
 }
 
 export function hubSideProviders(options: HubSideOptions): SideProviders {
@@ -32,11 +35,38 @@ export function hubSideProviders(options: HubSideOptions): SideProviders {
   return {
     platform: (entity) => platformOf(entity)?.reader,
     fetchPlatformReport: async (entity, key) => platformOf(entity)?.fetch(key),
-    finsync: (entity, period) => finsyncLines(options.db, { entity: entity.code, period, target: entity.target }),
-    erp: (entity, period) => {
-      const connector = options.connectors.find((c) => c.target === entity.target);
-      return connector?.readBack?.({ entity: entity.code, subsidiaryId: entity.erpSubsidiaryId, period, accountCodeOf: accountCodes(options.reference, entity.code, period) });
+    finsync: (entity, period) => {
+      const targets = options.targetsOf(entity, ...periodDays(period));
+      return concatSources(`finsync postings of ${entity.code} in ${period} to ${targets.join(' and ')}`, 'finsync', targets.map((target) => finsyncLines(options.db, { entity: entity.code, period, target })));
     },
+    erp: (entity, period) => {
+      const sources: LineSource[] = [];
+      for (const target of options.targetsOf(entity, ...periodDays(period))) {
+        const connector = options.connectors.find((c) => c.target === target);
+        const source = connector?.readBack?.({ entity: entity.code, subsidiaryId: entity.erpSubsidiaryId, period, accountCodeOf: accountCodes(options.reference, entity.code, period) });
+        if (!source) return undefined;
+        sources.push(source);
+      }
+      return sources.length === 1 ? sources[0] : concatSources(sources.map((s) => s.name).join(' and '), 'erp', sources);
+    },
+  };
+}
+
+/** The first and last day of a `YYYY-MM` period. */
+export function periodDays(period: string): [string, string] {
+  const [year, month] = period.split('-').map(Number);
+  return [`${period}-01`, new Date(Date.UTC(year, month, 0)).toISOString().slice(0, 10)];
+}
+
+/** Several sources of one side read one after the other, as one. */
+export function concatSources(name: string, side: LineSource['side'], sources: readonly LineSource[]): LineSource {
+  return {
+    name,
+    side,
+    checked: sources.every((s) => s.checked),
+    batches: (async function* () {
+      for (const source of sources) yield* source.batches;
+    })(),
   };
 }
 

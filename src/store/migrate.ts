@@ -11,6 +11,7 @@ import { masterDataSchema } from './migrations/003-master-data.ts';
 import { mappingRuleSetsSchema } from './migrations/004-mapping-rule-sets.ts';
 import { quarantineIndex } from './migrations/005-quarantine-index.ts';
 import { reconciliationSchema } from './migrations/006-reconciliation.ts';
+import { multiErpSchema } from './migrations/007-multi-erp.ts';
 import type { Capabilities } from './capabilities.ts';
 
 interface Migration {
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'mapping-rule-sets', statements: mappingRuleSetsSchema },
   { version: 5, name: 'quarantine-index', statements: quarantineIndex },
   { version: 6, name: 'reconciliation', statements: reconciliationSchema },
+  { version: 7, name: 'multi-erp', statements: multiErpSchema },
 ];
 
 export const KNOWN_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -12,11 +12,12 @@ export type ClaimedPosting = PostingRow & { readonly attempt: number };
 /**
  * Claims due postings of one target, oldest first, skipping any posting whose report still has an
  * earlier posting queued or in flight on the same target: revisions (and their reversals) post in
- * order there, and a target that is down never holds back another. A posting
+ * order there, and a target that is down never holds back another. With `entity` ordering, also any
+ * posting whose entity has an earlier one open on the target: one entity's postings go one at a time. A posting
  * whose lease expired was in flight when its worker died, so its outcome is unknown. In the same
  * transaction each claim records its first attempt as "sending": the intent, before the call.
  */
-export async function claimPostings(store: Store, target: string, now: number, limit: number, leaseMs: number): Promise<ClaimedPosting[]> {
+export async function claimPostings(store: Store, target: string, now: number, limit: number, leaseMs: number, ordering: 'report' | 'entity' = 'report'): Promise<ClaimedPosting[]> {
   if (limit <= 0) return [];
   return store.db.transaction().execute(async (tx) => {
     const result = await sql<PostingRow>`
@@ -27,6 +28,7 @@ export async function claimPostings(store: Store, target: string, now: number, l
         WHERE p.target = ${target} AND p.state IN ('queued', 'posting')
           AND ((p.state = 'queued' AND p.next_attempt_at <= ${now}) OR (p.state = 'posting' AND p.lease_until < ${now}))
           AND NOT EXISTS (SELECT 1 FROM postings e WHERE e.report_id = p.report_id AND e.target = p.target AND e.id < p.id AND e.state IN ('queued', 'posting'))
+          ${ordering === 'entity' ? sql`AND NOT EXISTS (SELECT 1 FROM postings f WHERE f.entity = p.entity AND f.target = p.target AND f.id < p.id AND f.state IN ('queued', 'posting'))` : sql``}
         ORDER BY p.id LIMIT ${limit} ${sql.raw(store.caps.claimLockSuffix)}
       )
       RETURNING *`.execute(tx);

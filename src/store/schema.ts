@@ -91,6 +91,10 @@ export interface PostingsTable {
   created_at: number;
   updated_at: number;
   posted_at: number | null;
+  /** The report's legal entity (per-entity ordering). */
+  entity: Generated<string>;
+  /** `primary`, or `shadow`: posted to a migration wave's second target and compared, never deciding the revision's state. */
+  role: Generated<'primary' | 'shadow'>;
 }
 
 export interface PostingAttemptsTable {
@@ -288,6 +292,27 @@ export interface FisDocumentsTable {
   payment_confirmed_at: number | null;
 }
 
+export interface RoutingVersionsTable {
+  version: number;
+  /** JSON RoutingRule[] (src/routing/routing.ts). */
+  rules: string;
+  author: string;
+  reason: string;
+  created_at: number;
+}
+
+export interface MaintenanceWindowsTable {
+  id: Generated<number>;
+  target: string;
+  from_at: number;
+  to_at: number;
+  reason: string;
+  created_by: string;
+  created_at: number;
+  cancelled_at: number | null;
+  cancelled_by: string | null;
+}
+
 export interface Database {
   schema_migrations: SchemaMigrationsTable;
   api_keys: ApiKeysTable;
@@ -309,4 +334,6 @@ export interface Database {
   recon_runs: ReconRunsTable;
   recon_breaks: ReconBreaksTable;
   fis_documents: FisDocumentsTable;
+  routing_versions: RoutingVersionsTable;
+  maintenance_windows: MaintenanceWindowsTable;
 }

@@ -15,7 +15,7 @@ import { createTestStorage, storeKinds, type TestStorage } from '../support/stor
 
 const migrationName = (m: { version: number; name: string }) => `${String(m.version).padStart(3, '0')}-${m.name}`;
 const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
-const ALL_TABLES = ['api_keys', 'event_log', 'fis_documents', 'inbox', 'mapping_activations', 'mapping_defects', 'mapping_versions', 'md_blockers', 'md_records', 'md_sources', 'outbox', 'posting_attempts', 'postings', 'recon_breaks', 'recon_runs', 'replay_items', 'replays', 'reports', 'revisions', 'schema_migrations'];
+const ALL_TABLES = ['api_keys', 'event_log', 'fis_documents', 'inbox', 'maintenance_windows', 'mapping_activations', 'mapping_defects', 'mapping_versions', 'md_blockers', 'md_records', 'md_sources', 'outbox', 'posting_attempts', 'postings', 'recon_breaks', 'recon_runs', 'replay_items', 'replays', 'reports', 'revisions', 'routing_versions', 'schema_migrations'];
 
 async function tableNames(storage: TestStorage, store: Store): Promise<string[]> {
   const tables = await store.db.introspection.getTables();

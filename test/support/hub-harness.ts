@@ -27,7 +27,7 @@ export const FAST_CONFIG: Partial<Config> = {
   netsuiteConcurrency: 8,
 };
 
-export async function startHarness(kind: StoreKind, options: { seed?: number; faults?: Faults; config?: Partial<Config>; wrapConnector?: (c: TargetConnector) => TargetConnector; concurEntities?: readonly string[] } = {}): Promise<Harness> {
+export async function startHarness(kind: StoreKind, options: { seed?: number; faults?: Faults; config?: Partial<Config>; wrapConnector?: (c: TargetConnector) => TargetConnector; concurEntities?: readonly string[]; extraConnectors?: readonly TargetConnector[] } = {}): Promise<Harness> {
   const storage = createTestStorage(kind);
   const listeners = new Set<() => void>();
   const env = await startDemoEnvironment({
@@ -37,6 +37,7 @@ export async function startHarness(kind: StoreKind, options: { seed?: number; fa
     ...(options.faults && { faults: options.faults }),
     ...(options.wrapConnector && { wrapConnector: options.wrapConnector }),
     ...(options.concurEntities && { concurEntities: options.concurEntities }),
+    ...(options.extraConnectors && { extraConnectors: options.extraConnectors }),
     onPostingEnd: () => listeners.forEach((l) => l()),
   });
   const close = env.close.bind(env);
