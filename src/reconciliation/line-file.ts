@@ -141,8 +141,9 @@ function parseHeader(raw: string, path: string, side: Side): Header {
 /**
  * One data line of a file into a ReconLine, or a ReconciliationInputError. `clean`: its chunk passed
  * BAD_RAW_IN_CHUNK. No closures here: tsx keeps names, which costs a call per closure made.
+ * partition-csv.ts hands it every line its fast path does not take, so the two refuse alike.
  */
-function parseRow(raw: string, lineNo: number, header: Header, path: string, side: Side, clean: boolean): ReconLine {
+export function parseRow(raw: string, lineNo: number, header: Header, path: string, side: Side, clean: boolean): ReconLine {
   const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
   if (text === '') throw new ReconciliationInputError(path, lineNo, '-', 'the line is empty');
   if (!clean && BAD_RAW.test(text)) throw new ReconciliationInputError(path, lineNo, '-', 'the line holds a double quote or a control character; fields are codes and are never quoted');
@@ -211,14 +212,23 @@ async function* readBatches(path: string, side: Side, range: LineRange): AsyncGe
   }
 }
 
-/** A side's CSV file as a LineSource; lines are read and checked as the engine pulls them. */
+/** The file of every LineSource readLineFile made. */
+const FILE_SOURCES = new WeakMap<LineSource, string>();
+
+/**
+ * A side's CSV file as a LineSource; lines are read and checked as they are pulled. The engine
+ * does not pull them: it reads the file itself, as bytes (fileOfSource, partition-csv.ts), with
+ * the same checks and errors.
+ */
 export function readLineFile(path: string, side: Side): LineSource {
-  return { name: path, side, batches: readBatches(path, side, { start: 0, end: Infinity }), checked: true };
+  const source = { name: path, side, batches: readBatches(path, side, { start: 0, end: Infinity }), checked: true };
+  FILE_SOURCES.set(source, path);
+  return source;
 }
 
-/** Part of a side's CSV file as a LineSource (engine workers read a file in ranges). */
-export function readLineRange(path: string, side: Side, range: LineRange): LineSource {
-  return { name: path, side, batches: readBatches(path, side, range), checked: true };
+/** The file a source made by readLineFile reads; undefined for any other source. */
+export function fileOfSource(source: LineSource): string | undefined {
+  return FILE_SOURCES.get(source);
 }
 
 /** The header of a side's CSV file, and the offset of its second line; refused like readLineFile refuses it. */

@@ -1,17 +1,20 @@
 /**
  * Phase 1 of the engine (engine.ts): lines in, each checked, added to its balance total, and
- * appended to one of P partition files chosen by a hash of its key, with a one-letter side tag.
- * Runs on the calling thread or in a worker (reconcile-worker.ts); every writer has its own set of
- * P files, and phase 2 reads partition i as the files of every writer, in writer order.
+ * appended as a record (partition-record.ts) to one of P partition files chosen by a hash of its
+ * key. Runs on the calling thread or in a worker (reconcile-worker.ts); every writer has its own set
+ * of P files, and phase 2 reads partition i as the files of every writer, in writer order.
+ *
+ * This file has the writer and the path for lines that come as objects (a LineSource);
+ * partition-csv.ts reads a CSV file into the same records without making objects.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { addMinor, type SideCode } from './compare-key.ts';
+import type { BalanceTotals } from './balance-totals.ts';
 import { checkLine, ReconciliationInputError } from './line-file.ts';
-import { SIDES, type BalanceRow, type LineSource, type Side } from './types.ts';
+import { fnvBytes, RECORD_HEADER_BYTES, STATUS_CODES, viewOf, writeHeader } from './partition-record.ts';
+import { SIDES, type LineSource, type ReconLine } from './types.ts';
 
 const WRITE_BUFFER_BYTES = 64 * 1024;
-const SIDE_CODES: Readonly<Record<Side, SideCode>> = { platform: 'p', finsync: 'f', erp: 'e' };
 
 /** FNV-1a over the key's UTF-16 code units: cheap, and spreads our hex-digest keys evenly. */
 export function partitionOf(key: string, partitions: number): number {
@@ -22,34 +25,42 @@ export function partitionOf(key: string, partitions: number): number {
 
 /** The file of partition `partition` written by writer `writer`. */
 export function partitionPath(dir: string, writer: number, partition: number): string {
-  return join(dir, `w${writer}-partition-${partition}.tsv`);
+  return join(dir, `w${writer}-partition-${partition}.bin`);
 }
 
 /**
- * The P temp files of one writer, each with a 64 KB write buffer. Rows are encoded into the buffer
- * at once rather than concatenated into a string: a string buffer is a rope of every row, which
- * the garbage collector copies over and over until it is written.
+ * The P temp files of one writer, each with a 64 KB write buffer that records are encoded into in
+ * place: reserve() room, write the bytes into `buffers[partition]` (or through `views[partition]`),
+ * commit() the new end.
  */
 export class PartitionFiles {
   readonly partitions: number;
+  readonly buffers: Buffer[];
+  readonly views: DataView[];
   bytesWritten = 0;
   private readonly fds: number[];
-  private readonly buffers: Buffer[];
   private readonly used: number[];
 
   constructor(dir: string, partitions: number, writer: number) {
     this.partitions = partitions;
     this.fds = Array.from({ length: partitions }, (_, i) => openSync(partitionPath(dir, writer, i), 'w'));
     this.buffers = this.fds.map(() => Buffer.allocUnsafe(WRITE_BUFFER_BYTES));
+    this.views = this.buffers.map(viewOf);
     this.used = this.fds.map(() => 0);
   }
 
-  append(partition: number, text: string): void {
-    const buffer = this.buffers[partition];
-    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
-    if (this.used[partition] + text.length * 3 > buffer.length) this.flush(partition);
-    if (text.length * 3 > buffer.length) this.bytesWritten += writeSync(this.fds[partition], text);
-    else this.used[partition] += buffer.write(text, this.used[partition]);
+  /** Where `bytes` bytes of a record can go in `buffers[partition]`. */
+  reserve(partition: number, bytes: number): number {
+    if (this.used[partition] + bytes > this.buffers[partition].length) {
+      this.flush(partition);
+      // A record longer than the buffer (a key of tens of KB): this partition's buffer grows.
+      if (bytes > this.buffers[partition].length) this.views[partition] = viewOf((this.buffers[partition] = Buffer.allocUnsafe(bytes)));
+    }
+    return this.used[partition];
+  }
+
+  commit(partition: number, end: number): void {
+    this.used[partition] = end;
   }
 
   private flush(partition: number): void {
@@ -65,73 +76,33 @@ export class PartitionFiles {
   }
 }
 
-/** One balance group's totals as a plain row: entity, currency, period, account, then [platform, finsync, erp]. */
-export type BalanceEntry = [entity: string, currency: string, period: string, account: string, totals: number[]];
-
 /**
- * Balance totals per entity × currency × period × account: [platform, finsync, erp]. Nested maps
- * rather than one map keyed by the four fields joined: joining made a string per line that the map
- * had to flatten and hash (7% of phase 1 on the bench).
+ * One checked line into its balance total and its partition. `sideIndex`: index in SIDES. The key's
+ * hash in the record is over the UTF-8 bytes written (phase 2 compares those); the partition is
+ * chosen over the string (partitionOf), as the CSV reader chooses it for an ASCII key.
  */
-export class BalanceTotals {
-  private readonly groups = new Map<string, Map<string, Map<string, Map<string, number[]>>>>();
-
-  add(entity: string, currency: string, period: string, account: string, sideIndex: number, amountMinor: number): void {
-    let byCurrency = this.groups.get(entity);
-    if (byCurrency === undefined) this.groups.set(entity, (byCurrency = new Map()));
-    let byPeriod = byCurrency.get(currency);
-    if (byPeriod === undefined) byCurrency.set(currency, (byPeriod = new Map()));
-    let byAccount = byPeriod.get(period);
-    if (byAccount === undefined) byPeriod.set(period, (byAccount = new Map()));
-    let totals = byAccount.get(account);
-    if (totals === undefined) byAccount.set(account, (totals = [0, 0, 0]));
-    totals[sideIndex] = addMinor(totals[sideIndex], amountMinor);
-  }
-
-  /** Adds another writer's totals (entries()). */
-  merge(entries: readonly BalanceEntry[]): void {
-    for (const [entity, currency, period, account, totals] of entries) {
-      for (let side = 0; side < 3; side++) this.add(entity, currency, period, account, side, totals[side]);
-    }
-  }
-
-  entries(): BalanceEntry[] {
-    const out: BalanceEntry[] = [];
-    for (const [entity, byCurrency] of this.groups) {
-      for (const [currency, byPeriod] of byCurrency) {
-        for (const [period, byAccount] of byPeriod) for (const [account, totals] of byAccount) out.push([entity, currency, period, account, totals]);
-      }
-    }
-    return out;
-  }
-
-  /** One row per group, sorted by entity, currency, period, account (as strings joined by a tab compare). */
-  rows(): BalanceRow[] {
-    const sortKey = (e: BalanceEntry) => `${e[0]}\t${e[1]}\t${e[2]}\t${e[3]}`;
-    const keyed = this.entries().map((entry) => [sortKey(entry), entry] as const);
-    keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return keyed.map(([, [entity, currency, period, account, [platformMinor, finsyncMinor, erpMinor]]]) => ({
-      entity,
-      currency,
-      period,
-      account,
-      platformMinor,
-      finsyncMinor,
-      erpMinor,
-      finsyncMinusPlatformMinor: finsyncMinor - platformMinor,
-      erpMinusFinsyncMinor: erpMinor - finsyncMinor,
-    }));
-  }
+export function appendLine(files: PartitionFiles, balances: BalanceTotals, sideIndex: number, line: ReconLine): void {
+  const { key, amountMinor, status, document } = line;
+  const group = balances.groupOf(line.entity, line.currency, line.period, line.account);
+  // A recalled line is not approved, but its group still appears (with what the other sides hold there).
+  balances.add(group, sideIndex, status === 'recalled' ? 0 : amountMinor);
+  const partition = partitionOf(key, files.partitions);
+  // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+  const at = files.reserve(partition, RECORD_HEADER_BYTES + 3 * (key.length + document.length));
+  const out = files.buffers[partition];
+  const keyBytes = out.write(key, at + RECORD_HEADER_BYTES, 'utf8');
+  const documentBytes = document === '' ? 0 : out.write(document, at + RECORD_HEADER_BYTES + keyBytes, 'utf8');
+  const hash = fnvBytes(out, at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + keyBytes);
+  writeHeader(files.views[partition], at, sideIndex + 4 * STATUS_CODES.indexOf(status), hash, group, amountMinor, keyBytes, documentBytes);
+  files.commit(partition, at + RECORD_HEADER_BYTES + keyBytes + documentBytes);
 }
 
 /**
- * Phase 1 for one source: read, check, total, and spread its lines over the partition files.
- * `onBatch` gets the number of lines of each batch done.
+ * Phase 1 for a source of line objects: read, check (unless the source did), total, and spread its
+ * lines over the partition files. `onBatch` gets the number of lines of each batch done.
  */
 export async function partitionSource(source: LineSource, files: PartitionFiles, balances: BalanceTotals, onBatch: (lines: number) => void): Promise<void> {
-  const code = SIDE_CODES[source.side];
   const sideIndex = SIDES.indexOf(source.side);
-  const partitions = files.partitions;
   let linesRead = 0;
   for await (const batch of source.batches) {
     for (const line of batch) {
@@ -140,10 +111,7 @@ export async function partitionSource(source: LineSource, files: PartitionFiles,
         const problem = checkLine(line, source.side);
         if (problem) throw new ReconciliationInputError(source.name, linesRead, problem.column, problem.detail);
       }
-      const { key, entity, currency, period, account, amountMinor, status, document } = line;
-      // A recalled line is not approved, but its group still appears (with what the other sides hold there).
-      balances.add(entity, currency, period, account, sideIndex, status === 'recalled' ? 0 : amountMinor);
-      files.append(partitionOf(key, partitions), `${code}\t${key}\t${entity}\t${currency}\t${period}\t${account}\t${amountMinor}\t${status}\t${document}\n`);
+      appendLine(files, balances, sideIndex, line);
     }
     onBatch(batch.length);
   }

@@ -1,12 +1,13 @@
-// Proves that reconciling CSV files with worker threads (byte ranges of the files in phase 1, partitions handed out in phase 2) gives exactly the breaks, in the same order, and the same result as one thread, names the right file and line for a bad line in any range (the first in side and file order), and leaves no temp files behind, on success and on failure.
+// Proves that reconciling CSV files on several threads (the calling thread and worker threads taking units of byte ranges of the files in phase 1 and partitions in phase 2 as they come free; every thread doing some) gives exactly the breaks, in the same order, and the same result as one thread, names the right file and line for a bad line in any range (the first in side and file order), and leaves no temp files behind, on success and on failure.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { reconcileFiles } from '../../src/reconciliation/engine.ts';
+import { reconcileFiles, reconcileFilesInPool } from '../../src/reconciliation/engine.ts';
 import { ReconciliationInputError } from '../../src/reconciliation/line-file.ts';
 import type { Break, ReconcileResult, Side } from '../../src/reconciliation/types.ts';
+import { WorkerPool } from '../../src/reconciliation/worker-pool.ts';
 
 const HEADER = 'key,entity,currency,period,account,amount,status,document';
 
@@ -44,10 +45,22 @@ async function withFiles(rows: Readonly<Record<Side, string[]>>, body: (paths: R
   }
 }
 
-async function runFiles(paths: Record<Side, string>, threads: number, partitions: number, tempDir: string): Promise<{ result: ReconcileResult; breaks: Break[] }> {
+/**
+ * With more than one thread, on a pool whose worker threads have started: the calling thread takes
+ * work too, and on data this small it would otherwise be done before a worker thread could start.
+ */
+async function runFiles(paths: Record<Side, string>, threads: number, partitions: number, tempDir: string): Promise<{ result: ReconcileResult; breaks: Break[]; tasksDone: number[] }> {
   const breaks: Break[] = [];
-  const result = await reconcileFiles(paths, { threads, partitions, tempDir, onBreak: (found) => breaks.push(found) });
-  return { result, breaks };
+  const options = { threads, partitions, tempDir, onBreak: (found: Break) => breaks.push(found) };
+  if (threads === 1) return { result: await reconcileFiles(paths, options), breaks, tasksDone: [] };
+  const pool = new WorkerPool(threads);
+  try {
+    await pool.started();
+    const result = await reconcileFilesInPool(pool, paths, options);
+    return { result, breaks, tasksDone: pool.tasksDone };
+  } finally {
+    await pool.stop();
+  }
 }
 
 describe('reconcileFiles with worker threads', () => {
@@ -60,6 +73,8 @@ describe('reconcileFiles with worker threads', () => {
         assert.ok(one.breaks.length > 100);
         for (const threads of [2, 3]) {
           const many = await runFiles(paths, threads, partitions, tempDir);
+          assert.equal(many.tasksDone.length, threads);
+          assert.ok(many.tasksDone.every((tasks) => tasks > 0), `every thread did work: ${many.tasksDone.join(', ')}`);
           assert.deepEqual(many.breaks, one.breaks);
           assert.deepEqual(many.result, one.result);
         }
