@@ -76,11 +76,15 @@ const FOREIGN_QUOTES: Record<string, readonly RateQuote[]> = {
     { currency: 'USD', units: 15_123, scale: 2, source: 'BOJ' },
     { currency: 'EUR', units: 16_394, scale: 2, source: 'BOJ' },
   ],
+  GB01: [
+    { currency: 'EUR', units: 8_538, scale: 4, source: 'BOE' },
+    { currency: 'USD', units: 7_871, scale: 4, source: 'BOE' },
+  ],
 };
 
 /** Per diem per day in minor units: at the statutory limit, above it, and a partial day below it. */
-const PER_DIEM_ABOVE_MINOR: Record<string, number> = { US01: 9_500, DE01: 4_000, JP01: 6_500 };
-const PER_DIEM_PARTIAL_MINOR: Record<string, number> = { US01: 5_925, DE01: 1_400, JP01: 3_000 };
+const PER_DIEM_ABOVE_MINOR: Record<string, number> = { US01: 9_500, DE01: 4_000, JP01: 6_500, GB01: 3_500 };
+const PER_DIEM_PARTIAL_MINOR: Record<string, number> = { US01: 5_925, DE01: 1_400, JP01: 3_000, GB01: 1_250 };
 
 const PERCENT_SPLITS: Record<number, readonly (readonly string[])[]> = {
   2: [['50', '50'], ['60', '40'], ['70', '30'], ['75', '25'], ['12.5', '87.5']],
@@ -130,6 +134,8 @@ function pickPaymentType(rng: Rng): PaymentType {
 function pickTaxCode(rng: Rng, entity: string, category: Category): string | undefined {
   if (entity === 'US01') return rng.chance(0.5) ? 'US-NT' : undefined;
   if (entity === 'JP01') return category === 'MEALS' && rng.chance(0.4) ? 'JP8' : 'JP10';
+  // UK VAT: taxis carry none; domestic energy-like reduced rates do not occur; 5% on some hotel stays abroad is the sample's reduced rate.
+  if (entity === 'GB01') return category === 'TAXI' ? undefined : category === 'LODGING' && rng.chance(0.2) ? 'GB5' : 'GB20';
   if (category === 'ENTERTAINMENT') return 'DE19-ENT';
   if (category === 'LODGING' || category === 'TAXI') return 'DE7';
   return 'DE19';

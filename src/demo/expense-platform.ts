@@ -21,7 +21,8 @@ import {
   sumDomesticMinor,
   type LineContext,
 } from './expense-platform-lines.ts';
-import { CLOSED_COST_CENTER_SINCE, COST_CENTERS_PER_ENTITY, costCenterCode, EMPLOYEES_PER_ENTITY, employeeId, SAMPLE_COMPANY } from './sample-company.ts';
+import { CLOSED_COST_CENTER_SINCE, COST_CENTERS_PER_ENTITY, costCenterCode, EMPLOYEES_PER_ENTITY, employeeId, ORIGINAL_ENTITIES, SAMPLE_COMPANY } from './sample-company.ts';
+import type { LegalEntity } from '../masterdata/company.ts';
 
 export { EVENT_TYPES };
 
@@ -77,6 +78,8 @@ export interface GenerateOptions {
   readonly approvedOn?: Date;
   /** Share of reports that are invalid against master data (0..1). Default 0.03. */
   readonly invalidShare?: number;
+  /** The entities reports are drawn from; default US01, DE01 and JP01 (the same reports for a seed as before GB01 joined). */
+  readonly entities?: readonly string[];
 }
 
 export const INVALID_KINDS = ['terminated_employee', 'closed_cost_center', 'unknown_cost_center', 'unknown_category', 'new_hire'] as const;
@@ -96,6 +99,7 @@ const CITIES: Record<string, readonly string[]> = {
   US01: ['New York', 'Chicago', 'Austin', 'San Francisco'],
   DE01: ['Berlin', 'Munich', 'Hamburg', 'Frankfurt'],
   JP01: ['Tokyo', 'Osaka', 'Nagoya', 'Fukuoka'],
+  GB01: ['London', 'Manchester', 'Edinburgh', 'Bristol'],
 };
 
 /** Generates `count` approved reports, deterministic for a seed (ids `RPT-{seed}-{n}`, n from 1). */
@@ -104,7 +108,12 @@ export function generateReports(options: GenerateOptions): ReportInput[] {
   const invalidShare = options.invalidShare ?? 0.03;
   if (!Number.isInteger(options.count) || options.count < 0) throw new Error('Assertion failed: count must be a non-negative integer');
   if (!(invalidShare >= 0 && invalidShare <= 1)) throw new Error('Assertion failed: invalidShare must be between 0 and 1');
-  return Array.from({ length: options.count }, (_, i) => generateReport(options.seed, i + 1, approvedOn, invalidShare));
+  const entities = options.entities === undefined ? ORIGINAL_ENTITIES : options.entities.map((code) => SAMPLE_COMPANY.entities.find((e) => e.code === code) ?? assertNever(code));
+  return Array.from({ length: options.count }, (_, i) => generateReport(options.seed, i + 1, approvedOn, invalidShare, entities));
+}
+
+function assertNever(code: string): never {
+  throw new Error(`Assertion failed: ${code} is not an entity of the sample company`);
 }
 
 /** The day after a record's last valid day: the first date on which using it is invalid. */
@@ -139,9 +148,9 @@ function planReport(rng: Rng, approvedOn: Date, invalid: InvalidKind | undefined
   return { ...normal, ...(invalid && { invalid }) };
 }
 
-function generateReport(seed: number, n: number, approvedOn: Date, invalidShare: number): ReportInput {
+function generateReport(seed: number, n: number, approvedOn: Date, invalidShare: number, entities: readonly LegalEntity[]): ReportInput {
   const rng = createRng(mixSeed(seed, n));
-  const entity = rng.pick(SAMPLE_COMPANY.entities);
+  const entity = rng.pick(entities);
   const plan = planReport(rng, approvedOn, rng.chance(invalidShare) ? rng.pick(INVALID_KINDS) : undefined);
   const ctx: LineContext = { rng, entity: entity.code, currency: entity.currency, pickDate: plan.pickDate, openCostCenters: CLOSED_COST_CENTER - 1 };
   const lines = buildLines(ctx, rng.int(1, 6));

@@ -1,6 +1,6 @@
 /**
- * The sample company group of the demo and the tests: three legal entities in three countries and
- * currencies (US01/USD, DE01/EUR, JP01/JPY), with employees, cost centers, GL accounts, tax codes,
+ * The sample company group of the demo and the tests: four legal entities in four countries and
+ * currencies (US01/USD, DE01/EUR, JP01/JPY, and GB01/GBP, the newly acquired company), with employees, cost centers, GL accounts, tax codes,
  * expense categories and the mapping v0 tables that code their expenses. Some records are closed or
  * terminated on purpose, so validation has something to catch.
  */
@@ -13,7 +13,11 @@ const ENTITIES: LegalEntity[] = [
   { code: 'US01', name: 'Finsync Demo Inc.', country: 'US', currency: 'USD', target: SAMPLE_TARGET, erpSubsidiaryId: '1', reconcileSchedule: '0 2 * * *' },
   { code: 'DE01', name: 'Finsync Demo GmbH', country: 'DE', currency: 'EUR', target: SAMPLE_TARGET, erpSubsidiaryId: '2', reconcileSchedule: '0 2 * * *' },
   { code: 'JP01', name: 'Finsync Demo K.K.', country: 'JP', currency: 'JPY', target: SAMPLE_TARGET, erpSubsidiaryId: '3', recalledAfterPosting: 'flag', reconcileSchedule: '0 3 * * *' },
+  { code: 'GB01', name: 'Finsync Demo Ltd', country: 'GB', currency: 'GBP', target: SAMPLE_TARGET, erpSubsidiaryId: '4', reconcileSchedule: '0 2 * * *' },
 ];
+
+/** The entities the expense-platform simulator generates reports for by default (GB01 joined later: the demo asks for it). */
+export const ORIGINAL_ENTITIES: readonly LegalEntity[] = ENTITIES.slice(0, 3);
 
 const ACCOUNTS: [string, string, boolean][] = [
   ['6110', 'Travel - lodging', true],
@@ -97,6 +101,8 @@ const TAX_CODES: TaxCode[] = [
   { entity: 'JP01', code: 'JP10', rateBp: 1000, erpId: '301' },
   { entity: 'JP01', code: 'JP8', rateBp: 800, erpId: '302' },
   { entity: 'US01', code: 'US-NT', rateBp: 0, erpId: '101' },
+  { entity: 'GB01', code: 'GB20', rateBp: 2000, erpId: '401' },
+  { entity: 'GB01', code: 'GB5', rateBp: 500, erpId: '402' },
 ];
 
 /** The expense categories of every entity, as the ERP holds them (NetSuite expense categories). */
@@ -145,6 +151,15 @@ const POLICIES: Readonly<Record<string, Policy>> = {
     flagWeekends: true,
     holidays: ['2026-01-01', '2026-05-05', '2026-11-03'],
   },
+  GB01: {
+    allowedCurrencies: ['GBP', 'EUR', 'USD'],
+    categoryLimits: { MEALS: { perLine: '100.00', perDay: '150.00' }, LODGING: { perLine: '350.00' }, ENTERTAINMENT: { perLine: '300.00' } },
+    receiptRequiredAbove: '40.00',
+    perDiem: { PERDIEM: { dailyLimit: '25.00' } },
+    duplicateWindowDays: 30,
+    flagWeekends: true,
+    holidays: ['2026-01-01', '2026-04-03', '2026-04-06', '2026-12-25', '2026-12-28'],
+  },
 };
 
 export const SAMPLE_COMPANY: CompanyDefinition = {
@@ -162,5 +177,5 @@ export const SAMPLE_COMPANY: CompanyDefinition = {
  * The statutory tax-free per diem per day of each entity, in minor units of its currency: the
  * sample rule sets (src/demo/rules/) split per diem lines above it to the taxable account.
  */
-export const PER_DIEM_LIMIT_MINOR_PER_DAY: Readonly<Record<string, number>> = { US01: 7_900, DE01: 2_800, JP01: 5_000 };
+export const PER_DIEM_LIMIT_MINOR_PER_DAY: Readonly<Record<string, number>> = { US01: 7_900, DE01: 2_800, JP01: 5_000, GB01: 2_500 };
 

@@ -1,6 +1,6 @@
 /**
  * The sample company's mapping rule sets, as rule files in ./rules/: GROUP.yaml (settings and the
- * coding the entities share) and each entity's own rows (DE01.csv, US01.yaml, JP01.yaml). They
+ * coding the entities share) and each entity's own rows (DE01.csv, US01.yaml, JP01.yaml, GB01.yaml). They
  * code the demo's reports exactly as the mapping v0 tables did (test/mapping/engine.test.ts).
  */
 import { readdirSync, readFileSync } from 'node:fs';

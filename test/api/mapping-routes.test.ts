@@ -68,6 +68,7 @@ for (const store of await storeKinds()) {
       const all = await list();
       assert.deepEqual(all.map((v) => [v.ref, v.state, v.activeToday]).sort(), [
         ['DE01@1', 'approved', true],
+        ['GB01@1', 'approved', true],
         ['GROUP@1', 'approved', true],
         ['JP01@1', 'approved', true],
         ['US01@1', 'approved', true],

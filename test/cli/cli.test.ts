@@ -83,7 +83,7 @@ function checkDemoSummary(r: RunResult, reports: number): Record<string, unknown
   const summary = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
   assert.ok(summary !== null && typeof summary === 'object' && !Array.isArray(summary), 'the last line is one JSON object');
   assert.deepEqual(Object.keys(summary).sort(), [...SUMMARY_KEYS, 'concur', 'reconciliation'].sort());
-  assert.deepEqual(summary.ruleSets, ['DE01@1', 'GROUP@1', 'JP01@1', 'US01@1'], 'the sample rule sets, installed as version 1 of each scope');
+  assert.deepEqual(summary.ruleSets, ['DE01@1', 'GB01@1', 'GROUP@1', 'JP01@1', 'US01@1'], 'the sample rule sets, installed as version 1 of each scope');
   for (const key of SUMMARY_KEYS.filter((k) => k !== 'quarantineReasons' && k !== 'waitingReasons' && k !== 'ruleSets')) {
     assert.equal(typeof summary[key], 'number', `${key} is a number`);
     assert.ok(Number.isInteger(summary[key]) && (summary[key] as number) >= 0, `${key} is a whole number >= 0, got ${String(summary[key])}`);

@@ -673,7 +673,7 @@ const ORACLE = {
   expenseAccount: { LODGING: '6110', AIRFARE: '6120', MEALS: '6130', TAXI: '6140', PERDIEM: '6150', SUPPLIES: '6170', ENTERTAINMENT: '6180' } as Record<string, string>,
   credit: { out_of_pocket: '2110', individual_card: '2110', company_card: '2120', cash_advance: '1260' } as Record<PaymentType, string>,
   reclaimBp: (code: string) => (code === 'DE19-ENT' ? 7_000 : code === 'US-NT' ? 0 : 10_000),
-  perDiemLimitMinorPerDay: { US01: 7_900, DE01: 2_800, JP01: 5_000, KW01: 2_800 } as Record<string, number>,
+  perDiemLimitMinorPerDay: { US01: 7_900, DE01: 2_800, JP01: 5_000, GB01: 2_500, KW01: 2_800 } as Record<string, number>,
 };
 
 /** The net (debit - credit) each account should carry, from domain.md's rules. */

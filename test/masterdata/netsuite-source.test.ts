@@ -11,7 +11,7 @@ import { pullNetSuite, type SuiteQlReader } from '../../src/masterdata/sources/n
 
 const TOKEN = 'md-token';
 const START_MS = Date.parse('2026-05-01T10:00:00Z');
-const SUBSIDIARIES = new Map([['1', 'US01'], ['2', 'DE01'], ['3', 'JP01']]);
+const SUBSIDIARIES = new Map([['1', 'US01'], ['2', 'DE01'], ['3', 'JP01'], ['4', 'GB01']]);
 
 async function startSampleSimulator(clock: { nowMs: number }) {
   const masterData = netsuiteMasterDataFromCompany(SAMPLE_COMPANY, {
@@ -56,11 +56,11 @@ describe('pullNetSuite against the simulator', () => {
       assert.equal(pulled.cursor, '2026-05-01 10:00:00');
       const counts: Record<string, number> = {};
       for (const record of pulled.records) counts[record.kind] = (counts[record.kind] ?? 0) + 1;
-      assert.deepEqual(counts, { cost_center: 24, currency: 9, employee: 120, gl_account: 45, tax_code: 7, category: 21, fx_rate: 6 });
+      assert.deepEqual(counts, { cost_center: 32, currency: 16, employee: 160, gl_account: 60, tax_code: 9, category: 28, fx_rate: 8 });
       for (const [i, record] of pulled.records.entries()) normalizeRecord('erp', record, `records[${i}]`);
       const [done, total] = progress.at(-1) ?? [0, 0];
       assert.equal(done, total, 'every row counted as read at the end');
-      assert.equal(total, 24 + 3 + 120 + 45 + 7 + 7 + 2, 'rows per table: departments, currencies, employees, accounts, tax items, categories, rates');
+      assert.equal(total, 32 + 4 + 160 + 60 + 9 + 7 + 2, 'rows per table: departments, currencies, employees, accounts, tax items, categories, rates');
       assert.ok(progress.every(([d, t]) => d <= t));
 
       assert.deepEqual(find(pulled.records, 'employee', 'DE01', 'DE01-E0001'), {
@@ -124,10 +124,10 @@ describe('pullNetSuite against the simulator', () => {
     const clock = { nowMs: START_MS };
     const { sim, client } = await startSampleSimulator(clock);
     try {
-      sim.upsertMasterRecord('employee', { entityid: 'UK01-E0001', subsidiary: '4' });
-      sim.upsertMasterRecord('department', { name: 'Shared', externalid: 'SH1', subsidiary: ['2', '4'] });
+      sim.upsertMasterRecord('employee', { entityid: 'UK01-E0001', subsidiary: '9' });
+      sim.upsertMasterRecord('department', { name: 'Shared', externalid: 'SH1', subsidiary: ['2', '9'] });
       const pulled = await pullNetSuite({ client, subsidiaries: SUBSIDIARIES, pageSize: 100 }, undefined);
-      assert.deepEqual(pulled.skipped, { '4': 2 });
+      assert.deepEqual(pulled.skipped, { '9': 2 });
       assert.equal(pulled.records.filter((r) => r.key === 'UK01-E0001').length, 0);
       assert.deepEqual(pulled.records.filter((r) => r.key === 'SH1').map((r) => r.entity), ['DE01']);
     } finally {

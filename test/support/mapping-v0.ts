@@ -226,6 +226,8 @@ function buildMapping(entity: string): EntityMapping {
       JP10: { inputTaxAccount: '1410', reclaimBp: 10_000 },
       JP8: { inputTaxAccount: '1410', reclaimBp: 10_000 },
       'US-NT': { inputTaxAccount: '1410', reclaimBp: 0 },
+      GB20: { inputTaxAccount: '1410', reclaimBp: 10_000 },
+      GB5: { inputTaxAccount: '1410', reclaimBp: 10_000 },
     },
     employeeReceivableAccount: '1250',
     roundingAccount: '7990',

@@ -108,7 +108,7 @@ describe('validateReport: unknown records', () => {
   });
 
   test('an unknown entity stops validation with MD_ENTITY_UNKNOWN', () => {
-    assert.deepEqual(validate(report([line()], { entity: 'FR01' })), [{ code: 'MD_ENTITY_UNKNOWN', params: { entity: 'FR01', configured: 'US01, DE01, JP01' }, path: 'entity' }]);
+    assert.deepEqual(validate(report([line()], { entity: 'FR01' })), [{ code: 'MD_ENTITY_UNKNOWN', params: { entity: 'FR01', configured: 'US01, DE01, JP01, GB01' }, path: 'entity' }]);
   });
 
   test('an unknown employee is reported once, however many lines the report has', () => {
