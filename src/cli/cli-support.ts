@@ -1,5 +1,10 @@
-/** What the commands share: refusing an argument, and knowing who acts. */
+/** What the commands share: refusing an argument, knowing who acts, and opening the configured store. */
+import { openConfiguredStore } from '../compose.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { AppError } from '../errors.ts';
+import type { Store } from '../store/db.ts';
+import { migrate } from '../store/migrate.ts';
+import { configuredEntities } from './masterdata-command.ts';
 import type { Db } from '../store/db.ts';
 import { findApiKey, type Principal } from '../store/api-keys.ts';
 
@@ -16,4 +21,17 @@ export async function actingPrincipal(db: Db, apiKey: string | undefined): Promi
   const principal = await findApiKey(db, apiKey);
   if (!principal) throw new AppError('AUTH_INVALID');
   return principal;
+}
+
+/** Runs `fn` on the configured store, migrated, with each configured entity's target and the configuration. */
+export async function withConfiguredStore<T>(fn: (store: Store, entityTargets: Record<string, string>, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig(process.env);
+  const entityTargets = Object.fromEntries(configuredEntities(config).map((e) => [e.code, e.target]));
+  const store = await openConfiguredStore(config);
+  try {
+    await migrate(store);
+    return await fn(store, entityTargets, config);
+  } finally {
+    await store.close();
+  }
 }

@@ -3,29 +3,13 @@
  * GET /v1/reports/{id}/rebuild answers it, with every difference from the tables. Exits 0 when the
  * log and the tables agree, 3 when they do not (2 for an error, as every command).
  */
-import { argumentInvalid } from './cli-support.ts';
-import { openConfiguredStore } from '../compose.ts';
-import { loadConfig } from '../config.ts';
+import { argumentInvalid, withConfiguredStore } from './cli-support.ts';
 import { rebuildReport, type ReportRebuild } from '../eventlog/rebuild.ts';
-import type { Store } from '../store/db.ts';
-import { migrate } from '../store/migrate.ts';
-import { configuredEntities } from './masterdata-command.ts';
 
 /** Exit status of `finsync events rebuild` when the log and the tables differ. */
 export const EXIT_INCONSISTENT = 3;
 
-/** Runs `fn` on the configured store, migrated, with each configured entity's target. */
-export async function withConfiguredStore<T>(fn: (store: Store, entityTargets: Record<string, string>) => Promise<T>): Promise<T> {
-  const config = loadConfig(process.env);
-  const entityTargets = Object.fromEntries(configuredEntities(config).map((e) => [e.code, e.target]));
-  const store = await openConfiguredStore(config);
-  try {
-    await migrate(store);
-    return await fn(store, entityTargets);
-  } finally {
-    await store.close();
-  }
-}
+export { withConfiguredStore };
 
 export async function runEventsRebuildCommand(opts: { report?: string; json: boolean }): Promise<number> {
   const reportId = opts.report ?? '';

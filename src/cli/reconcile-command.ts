@@ -8,14 +8,13 @@
  */
 import { userInfo } from 'node:os';
 import { Presets, SingleBar } from 'cli-progress';
-import { createHub, createLogger, openConfiguredStore } from '../compose.ts';
+import { createHub, createLogger } from '../compose.ts';
 import { loadConfig } from '../config.ts';
 import { exportFormatOf } from '../reconcile/export.ts';
 import { runReconciliation, type ReconRunSummary } from '../reconcile/run.ts';
 import { getRun, listRuns, requireReconcileRole, type RunRecord } from '../reconcile/runs.ts';
 import { findApiKey } from '../store/api-keys.ts';
-import { migrate } from '../store/migrate.ts';
-import { argumentInvalid } from './cli-support.ts';
+import { argumentInvalid, withConfiguredStore } from './cli-support.ts';
 import { configuredConcurFis, configuredConnectors } from './connections.ts';
 import { configuredEntities } from './masterdata-command.ts';
 import { AppError } from '../errors.ts';
@@ -106,20 +105,10 @@ export function formatRunSummary(s: ReconRunSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function withStore<T>(fn: (db: Awaited<ReturnType<typeof openConfiguredStore>>['db']) => Promise<T>): Promise<T> {
-  const store = await openConfiguredStore(loadConfig(process.env));
-  try {
-    await migrate(store);
-    return await fn(store.db);
-  } finally {
-    await store.close();
-  }
-}
-
 export async function runReconcileListCommand(opts: { entity?: string; limit?: string; json: boolean }): Promise<number> {
   const limit = opts.limit === undefined ? 20 : Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw argumentInvalid('--limit must be an integer from 1 to 200');
-  const runs = await withStore((db) => listRuns(db, { ...(opts.entity !== undefined && { entity: opts.entity }), limit }));
+  const runs = await withConfiguredStore((store) => listRuns(store.db, { ...(opts.entity !== undefined && { entity: opts.entity }), limit }));
   process.stdout.write(opts.json ? `${JSON.stringify({ runs })}\n` : `${runs.map(formatRunLine).join('\n')}${runs.length > 0 ? '\n' : ''}`);
   return 0;
 }
@@ -130,7 +119,7 @@ function formatRunLine(r: RunRecord): string {
 }
 
 export async function runReconcileShowCommand(id: string, opts: { json: boolean }): Promise<number> {
-  const run = await withStore((db) => getRun(db, id));
+  const run = await withConfiguredStore((store) => getRun(store.db, id));
   process.stdout.write(opts.json || !run.summary ? `${JSON.stringify(run)}\n` : formatRunSummary(run.summary));
   return 0;
 }

@@ -4,14 +4,9 @@
  * ID` shows a replay with each item's outcome now, as GET /v1/replays/{id} does (reading needs no
  * key). The workers of a running `finsync serve` pick the replayed items up on their next poll.
  */
-import { argumentInvalid, actingPrincipal } from './cli-support.ts';
-import { openConfiguredStore } from '../compose.ts';
-import { loadConfig } from '../config.ts';
+import { argumentInvalid, actingPrincipal, withConfiguredStore } from './cli-support.ts';
 import { getReplay, replayExceptions, REPLAY_IDS_MAX, REPLAY_REASON_CHARS_MAX, type ReplayDetail } from '../exceptions/replay.ts';
 import { systemClock } from '../pipeline/clock.ts';
-import type { Store } from '../store/db.ts';
-import { migrate } from '../store/migrate.ts';
-import { configuredEntities } from './masterdata-command.ts';
 
 export interface ReplayOptions {
   readonly id: string[];
@@ -22,18 +17,6 @@ export interface ReplayOptions {
 }
 
 
-async function withStore<T>(fn: (store: Store, entityTargets: Record<string, string>) => Promise<T>): Promise<T> {
-  const config = loadConfig(process.env);
-  const entityTargets = Object.fromEntries(configuredEntities(config).map((e) => [e.code, e.target]));
-  const store = await openConfiguredStore(config);
-  try {
-    await migrate(store);
-    return await fn(store, entityTargets);
-  } finally {
-    await store.close();
-  }
-}
-
 export function checkReplayOptions(opts: ReplayOptions): void {
   if ((opts.id.length > 0) === (opts.group !== undefined)) throw argumentInvalid('give --id (repeatable) or --group, one of the two');
   if (opts.id.length > REPLAY_IDS_MAX) throw argumentInvalid(`at most ${REPLAY_IDS_MAX} --id per replay; replay a whole cause with --group`);
@@ -42,7 +25,7 @@ export function checkReplayOptions(opts: ReplayOptions): void {
 
 export async function runReplayCommand(opts: ReplayOptions): Promise<number> {
   checkReplayOptions(opts);
-  return withStore(async (store, entityTargets) => {
+  return withConfiguredStore(async (store, entityTargets) => {
     const actor = await actingPrincipal(store.db, opts.apiKey);
     // No lane or broker runs in this process: the running hub's workers find the items by polling.
     const deps = { store, clock: systemClock, entityTargets: () => entityTargets, notifyLane: () => {}, wakeBroker: () => {} };
@@ -59,7 +42,7 @@ export async function runReplayCommand(opts: ReplayOptions): Promise<number> {
 }
 
 export async function runReplayShowCommand(replayId: string, opts: { json: boolean }): Promise<number> {
-  return withStore(async (store) => {
+  return withConfiguredStore(async (store) => {
     const replay = await getReplay(store, replayId);
     process.stdout.write(opts.json ? `${JSON.stringify(replay)}\n` : formatReplay(replay));
     return 0;

@@ -6,27 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { createLogger, openConfiguredStore } from '../compose.ts';
-import { loadConfig, type Config } from '../config.ts';
+import { createLogger } from '../compose.ts';
+import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { addMaintenanceWindow, cancelMaintenanceWindow, listMaintenanceWindows, type MaintenanceWindow } from '../routing/maintenance.ts';
 import { readLatestRouting, setRouting } from '../routing/routing.ts';
 import { findApiKey } from '../store/api-keys.ts';
 import type { Db } from '../store/db.ts';
-import { migrate } from '../store/migrate.ts';
-import { argumentInvalid } from './cli-support.ts';
+import { argumentInvalid, withConfiguredStore } from './cli-support.ts';
 import { configuredTargets } from './connections.ts';
 import { configuredEntities } from './masterdata-command.ts';
 
-async function withDb<T>(fn: (db: Db, config: Config) => Promise<T>): Promise<T> {
-  const config = loadConfig(process.env);
-  const store = await openConfiguredStore(config);
-  try {
-    await migrate(store);
-    return await fn(store.db, config);
-  } finally {
-    await store.close();
-  }
+function withDb<T>(fn: (db: Db, config: Config) => Promise<T>): Promise<T> {
+  return withConfiguredStore((store, _targets, config) => fn(store.db, config));
 }
 
 async function actorName(db: Db, apiKey: string | undefined, action: string): Promise<string> {
