@@ -61,7 +61,7 @@ export interface Hub {
   readonly maintenance: MaintenanceCalendar;
   /** SAP Concur FIS as a source, when configured (HubOptions.concurFis). */
   readonly concurFis: ConcurFisSource | undefined;
-  /** Takes CloudEvents in as POST /v1/events does, one at a time: a refused one is reported, the others are stored. */
+  /** Takes CloudEvents in as POST /v1/events does, all in one transaction (one at a time when one is refused): a refused one is reported, the others are stored. */
   ingest(events: readonly object[]): Promise<{ refused: { id: string; code: string; message: string }[] }>;
   /** Starts the broker and the lanes (the workers). The API is started by whoever listens. */
   startWorkers(): void;
@@ -125,7 +125,8 @@ export async function createHub(options: HubOptions): Promise<Hub> {
     breakerFailures: config.breakerFailures,
     breakerHalfOpenAfterMs: config.breakerHalfOpenAfterMs,
   };
-  const maintenance = new MaintenanceCalendar(store.db, config.pollIntervalMs);
+  // Read at most once a second: a window added through this process's API applies at once, another process's within the second.
+  const maintenance = new MaintenanceCalendar(store.db, Math.max(config.pollIntervalMs, 1_000));
   for (const connector of options.connectors) {
     const own = options.targetSettings?.[connector.target] ?? {};
     lanes.set(connector.target, createPostingLane(connector, { store, clock, metrics, logger, maintenance, ...(options.onPostingEnd && { onPostingEnd: options.onPostingEnd }) }, { ...laneSettings, ...own }));
