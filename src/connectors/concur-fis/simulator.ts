@@ -5,12 +5,12 @@
  * 429 with Retry-After, per-document 199, maintenance). Same seed and request order, same answers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ReportInput } from '../../domain/report.ts';
 import { createRandom } from '../../simulation/seeded-random.ts';
 import { FIS_DOC_TYPES, type FisExpenseDocument } from './document.ts';
 import { acknowledge, confirmPayments, confirmPostings, type WriteAnswer, type WriteContext } from './simulator-confirmations.ts';
 import { DocumentStore, renderReport, type PublishOptions, type SimDocumentView, type StoredDocument } from './simulator-state.ts';
+import { closeServer, listenLocal } from '../../simulation/http-server.ts';
 
 export type { PostingRecord, PaymentRecord, PublishOptions, SimDocumentView } from './simulator-state.ts';
 
@@ -112,19 +112,13 @@ class FisServer {
   }
 
   async listen(port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve());
-    });
-    const address = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${address.port}`;
-    return address.port;
+    const bound = await listenLocal(this.server, port);
+    this.url = bound.url;
+    return bound.port;
   }
 
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   setFaults(faults: FisFaults): void {

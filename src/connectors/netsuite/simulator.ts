@@ -4,13 +4,14 @@
  * maintenance windows, rejected references). Same seed and same request order, same answers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { formatAmount } from '../../domain/money.ts';
 import { createRandom } from '../../simulation/seeded-random.ts';
 import type { NormalizedNetSuiteJournal } from './mapping.ts';
 import { SimulatorLedger, type DocumentLineChange, type LedgerCounts, type Rejection, type SimDocument } from './simulator-ledger.ts';
 import { ledgerTableRows } from './simulator-suiteql-ledger.ts';
 import { MasterDataTables, SUITEQL_PATH, type MasterData, type MasterRow, type SuiteQlTable } from './simulator-suiteql.ts';
+import { closeServer, listenLocal } from '../../simulation/http-server.ts';
 
 export type { DocumentLineChange, SimDocument } from './simulator-ledger.ts';
 export type { MasterData, MasterRow, SuiteQlTable } from './simulator-suiteql.ts';
@@ -199,24 +200,13 @@ class SimulatorServer {
   }
 
   async listen(port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve());
-    });
-    const address = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${address.port}`;
-    return address.port;
+    const bound = await listenLocal(this.server, port);
+    this.url = bound.url;
+    return bound.port;
   }
 
   async close(): Promise<void> {
-    for (const [socket, timer] of this.held) {
-      clearTimeout(timer);
-      socket.destroy();
-    }
-    this.held.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server, this.held);
   }
 
   stats(): SimStats {

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createRandom } from '../../simulation/seeded-random.ts';
 import { buildBulkConfirmation } from './confirmation.ts';
 import { ASYNC_PATH, parseBulkRequestContent, SYNC_PATH, type S4BulkRequest } from './mapping.ts';
@@ -19,6 +19,7 @@ import { AsyncDelivery, type DeliveryStats } from './simulator-async.ts';
 import { S4SimLedger, type DuplicateHandling, type S4CompanyCode, type S4SimDocument } from './simulator-ledger.ts';
 import { answerQuery, documentRows, odataError, type ODataAnswer } from './simulator-odata.ts';
 import { readSoapBody, renderXml, SFIN_NAMESPACE, SOAP_ENVELOPE_NAMESPACE } from './xml.ts';
+import { closeServer, listenLocal } from '../../simulation/http-server.ts';
 
 export type { DuplicateHandling, S4CompanyCode, S4SimDocument, S4SimItem } from './simulator-ledger.ts';
 export { SIM_MESSAGES } from './simulator-ledger.ts';
@@ -161,25 +162,14 @@ class SimulatorServer {
   }
 
   async listen(port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve());
-    });
-    const address = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${address.port}`;
-    return address.port;
+    const bound = await listenLocal(this.server, port);
+    this.url = bound.url;
+    return bound.port;
   }
 
   async close(): Promise<void> {
     this.delivery.close();
-    for (const [socket, timer] of this.held) {
-      clearTimeout(timer);
-      socket.destroy();
-    }
-    this.held.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server, this.held);
   }
 
   stats(): S4SimStats {

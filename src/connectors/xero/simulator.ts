@@ -7,7 +7,7 @@
  * returned object: documents(), setFaults(), hold(), traffic(), and the `now` clock.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createRandom } from '../../simulation/seeded-random.ts';
 import { parseJsonExact, stringifyJson } from './exact-json.ts';
 import { IDEMPOTENCY_KEY_LENGTH_MAX, type NormalizedXeroLine } from './mapping.ts';
@@ -15,6 +15,7 @@ import { DEFAULT_IDEMPOTENCY, fingerprintOf, IdempotencyStore, type IdempotencyS
 import { randomUuid, SimulatorLedger, type Draft, type MasterStatus, type SimJournal, type XeroAccountData, type XeroTrackingCategoryData } from './simulator-ledger.ts';
 import { DEFAULT_LIMITS, RateLimiter, type XeroLimits } from './simulator-limits.ts';
 import { errorAnswer, MANUAL_JOURNAL_ROUTE, readJournals, validationAnswer, writeJournals, XERO_ERRORS, type RouteContext, type SimAnswer } from './simulator-routes.ts';
+import { closeServer, listenLocal } from '../../simulation/http-server.ts';
 
 export type { SimJournal, SimJournalLine, XeroAccountData, XeroTrackingCategoryData, MasterStatus } from './simulator-ledger.ts';
 export type { XeroLimits } from './simulator-limits.ts';
@@ -173,24 +174,13 @@ class XeroServer {
   }
 
   async listen(port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => resolve());
-    });
-    const address = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${address.port}`;
-    return address.port;
+    const bound = await listenLocal(this.server, port);
+    this.url = bound.url;
+    return bound.port;
   }
 
   async close(): Promise<void> {
-    for (const [socket, timer] of this.held) {
-      clearTimeout(timer);
-      socket.destroy();
-    }
-    this.held.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server, this.held);
   }
 
   setFaults(faults: XeroFaults): void {
